@@ -2,8 +2,9 @@
  * Resource records as podns holds them: structured RDATA, owner names as `Fqdn`, TTL in seconds. Records are
  * immutable once built; an RRset is every record of one owner name, class IN and type (RFC 2181 section 5).
  */
+
+import type { QType } from "./constants.js";
 import type { Fqdn } from "./name.js";
-import { QType } from "./constants.js";
 
 interface RrBase {
   readonly name: Fqdn;
@@ -55,14 +56,7 @@ export interface TxtRecord extends RrBase {
   readonly type: typeof QType.TXT;
   readonly strings: readonly string[];
 }
-export type Rr =
-  | ARecord
-  | AaaaRecord
-  | NameRecord
-  | SrvRecord
-  | SoaRecord
-  | MxRecord
-  | TxtRecord;
+export type Rr = ARecord | AaaaRecord | NameRecord | SrvRecord | SoaRecord | MxRecord | TxtRecord;
 
 /** All records of one owner name and type, sharing one TTL. Never mutated after it is built. */
 export interface RrSet {

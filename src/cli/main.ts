@@ -1,0 +1,51 @@
+/**
+ * The `podns` command. Exit status: 0 on success, 2 for a bad flag, a bad value or a source file that does not
+ * parse (with file and line), 1 for anything unexpected.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import { StartupError } from "../config/errors.js";
+import { serveOptions, toServeConfig } from "../config/serve-config.js";
+import { serve } from "./serve.js";
+
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+export function program(): Command {
+  const root = new Command("podns")
+    .description("Authoritative DNS for Kubernetes Services and pods, with per-pod records and weights")
+    .version(version)
+    .exitOverride()
+    .showHelpAfterError(false);
+  serveOptions(
+    root
+      .command("serve")
+      .description("serve DNS from a Kubernetes watch and/or manifest and zone files")
+      .exitOverride(),
+  ).action(async (opts) => {
+    await serve(toServeConfig(opts));
+  });
+  return root;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeOf(err);
+  }
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander has printed its one-line reason already; help and version exit 0.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`podns: ${err.message}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`podns: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}

@@ -1,0 +1,34 @@
+/** `podns serve`: runs podns until SIGTERM or SIGINT; SIGHUP re-reads the file sources. */
+import type { ServeConfig } from "../config/serve-config.js";
+import { Podns } from "../server/podns.js";
+import { createLogger } from "./logger.js";
+
+/** Seconds a shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE = 5;
+
+export async function serve(config: ServeConfig): Promise<void> {
+  const log = createLogger(config.logLevel, config.logFormat);
+  const podns = new Podns(config, log);
+  await podns.start();
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE * 1000).unref();
+    podns.stop().then(
+      () => {
+        log.info("stopped");
+        log.flush();
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGHUP", () => {
+    log.info("SIGHUP: reloading sources");
+    podns.reload();
+  });
+}

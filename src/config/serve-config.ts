@@ -1,0 +1,210 @@
+/**
+ * `podns serve` configuration: the flags, their environment twins (PODNS_<FLAG>), the defaults, and validation into
+ * one typed object. Every flag is parsed here and nowhere else.
+ */
+import { existsSync } from "node:fs";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { ClusterIpMode } from "../discovery/service-records.js";
+import { type Fqdn, fqdn, NameError } from "../dns/name.js";
+import { type ListenAddress, parseListenAddress } from "../server/listen.js";
+
+/** Where the service-account token of a pod lives; its presence means podns runs inside a cluster. */
+export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+export const DEFAULTS = {
+  listen: "127.0.0.1:5353",
+  httpListen: "127.0.0.1:9153",
+  zone: "cluster.local",
+  /** Seconds. Short, as for CoreDNS's kubernetes plugin: endpoints change often and clients must follow. */
+  ttl: 5,
+  clusterIp: "endpoints" as ClusterIpMode,
+  logLevel: "info",
+  logFormat: "json",
+  /** Seconds (RFC 7766 section 6.2.3 suggests a few seconds to tens of seconds). */
+  tcpIdleTimeout: 10,
+  tcpMaxConnections: 1000,
+} as const;
+
+export type KubeMode =
+  | { readonly kind: "none" }
+  | { readonly kind: "kubeconfig"; readonly file: string | undefined }
+  | { readonly kind: "in-cluster" };
+
+export interface ServeConfig {
+  readonly kube: KubeMode;
+  readonly sources: readonly string[];
+  readonly zones: readonly Fqdn[];
+  readonly listen: readonly ListenAddress[];
+  readonly httpListen: ListenAddress;
+  /** Seconds. */
+  readonly ttl: number;
+  readonly clusterIp: ClusterIpMode;
+  readonly logLevel: string;
+  readonly logFormat: "json" | "pretty";
+  /** Seconds. */
+  readonly tcpIdleTimeout: number;
+  readonly tcpMaxConnections: number;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Repeatable flag: each use adds values; the environment twin takes a comma-separated list. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  const parts = value.split(/[\s,]+/).filter((p) => p !== "");
+  return [...(previous ?? []), ...parts];
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 2_147_483_647)
+    throw new InvalidArgumentError("expected whole seconds");
+  return n;
+}
+
+function positive(value: string): number {
+  const n = seconds(value);
+  if (n < 1) throw new InvalidArgumentError("expected a number of at least 1");
+  return n;
+}
+
+function opt(flags: string, description: string, env: string): Option {
+  return new Option(flags, description).env(env);
+}
+
+/** Adds the serve flags to a command. */
+export function serveOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt("--kubeconfig <file>", "watch the cluster of this kubeconfig", "PODNS_KUBECONFIG"))
+    .addOption(
+      opt("--in-cluster", "watch the cluster podns runs in (default inside a pod)", "PODNS_IN_CLUSTER"),
+    )
+    .addOption(
+      opt(
+        "--source <path>",
+        "manifests (YAML/JSON) and *.zone files, a file or folder; repeatable",
+        "PODNS_SOURCE",
+      ).argParser(collect),
+    )
+    .addOption(
+      opt(
+        "--zone <name>",
+        `zone to serve, forward or reverse; repeatable (default ${DEFAULTS.zone})`,
+        "PODNS_ZONE",
+      ).argParser(collect),
+    )
+    .addOption(
+      opt(
+        "--listen <host:port>",
+        `DNS over UDP and TCP; repeatable (default ${DEFAULTS.listen})`,
+        "PODNS_LISTEN",
+      ).argParser(collect),
+    )
+    .addOption(
+      opt("--http-listen <host:port>", "health, readiness and metrics", "PODNS_HTTP_LISTEN").default(
+        DEFAULTS.httpListen,
+      ),
+    )
+    .addOption(
+      opt("--ttl <seconds>", "TTL of served records and SOA MINIMUM", "PODNS_TTL")
+        .argParser(seconds)
+        .default(DEFAULTS.ttl),
+    )
+    .addOption(
+      opt(
+        "--cluster-ip <mode>",
+        "ClusterIP Services answer with ready endpoints or the virtual IP",
+        "PODNS_CLUSTER_IP",
+      )
+        .choices(["endpoints", "vip"])
+        .default(DEFAULTS.clusterIp),
+    )
+    .addOption(
+      opt("--log-level <level>", "log level", "PODNS_LOG_LEVEL")
+        .choices(LOG_LEVELS)
+        .default(DEFAULTS.logLevel),
+    )
+    .addOption(
+      opt("--log-format <format>", "json, or pretty for people", "PODNS_LOG_FORMAT")
+        .choices(["json", "pretty"])
+        .default(DEFAULTS.logFormat),
+    )
+    .addOption(
+      opt(
+        "--tcp-idle-timeout <seconds>",
+        "close idle TCP connections after this long",
+        "PODNS_TCP_IDLE_TIMEOUT",
+      )
+        .argParser(positive)
+        .default(DEFAULTS.tcpIdleTimeout),
+    )
+    .addOption(
+      opt("--tcp-max-connections <n>", "concurrent TCP connections per listener", "PODNS_TCP_MAX_CONNECTIONS")
+        .argParser(positive)
+        .default(DEFAULTS.tcpMaxConnections),
+    );
+}
+
+interface RawServeOptions {
+  kubeconfig?: string;
+  inCluster?: boolean;
+  source?: string[];
+  zone?: string[];
+  listen?: string[];
+  httpListen: string;
+  ttl: number;
+  clusterIp: ClusterIpMode;
+  logLevel: string;
+  logFormat: "json" | "pretty";
+  tcpIdleTimeout: number;
+  tcpMaxConnections: number;
+}
+
+/** Validates parsed flags. @throws InvalidArgumentError with a one-line reason. */
+export function toServeConfig(
+  raw: RawServeOptions,
+  tokenPresent = existsSync(SERVICE_ACCOUNT_TOKEN),
+): ServeConfig {
+  if (raw.kubeconfig !== undefined && raw.inCluster) {
+    throw new InvalidArgumentError("--kubeconfig and --in-cluster exclude each other");
+  }
+  const sources = raw.source ?? [];
+  let kube: KubeMode;
+  if (raw.inCluster) kube = { kind: "in-cluster" };
+  else if (raw.kubeconfig !== undefined) kube = { kind: "kubeconfig", file: raw.kubeconfig };
+  else if (sources.length > 0) kube = { kind: "none" };
+  else if (tokenPresent) kube = { kind: "in-cluster" };
+  else kube = { kind: "kubeconfig", file: undefined };
+  return {
+    kube,
+    sources,
+    zones: (raw.zone ?? [DEFAULTS.zone]).map(zoneName),
+    listen: (raw.listen ?? [DEFAULTS.listen]).map(listenAddress("--listen")),
+    httpListen: listenAddress("--http-listen")(raw.httpListen),
+    ttl: raw.ttl,
+    clusterIp: raw.clusterIp,
+    logLevel: raw.logLevel,
+    logFormat: raw.logFormat,
+    tcpIdleTimeout: raw.tcpIdleTimeout,
+    tcpMaxConnections: raw.tcpMaxConnections,
+  };
+}
+
+function zoneName(text: string): Fqdn {
+  try {
+    return fqdn(text.endsWith(".") ? text : `${text}.`);
+  } catch (err) {
+    if (err instanceof NameError)
+      throw new InvalidArgumentError(`--zone ${JSON.stringify(text)}: ${err.message}`);
+    throw err;
+  }
+}
+
+function listenAddress(flag: string) {
+  return (text: string): ListenAddress => {
+    try {
+      return parseListenAddress(text);
+    } catch (err) {
+      throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`);
+    }
+  };
+}

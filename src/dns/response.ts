@@ -1,0 +1,152 @@
+/**
+ * Encoding of responses: header, echoed question, the three record sections, and the OPT record, fitted to the
+ * transport's size limit (RFC 1035 section 4.2.1, RFC 6891 section 6.2.5, RFC 2181 section 9).
+ */
+import { CLASSIC_UDP_PAYLOAD, Flag, MAX_EDNS_UDP_PAYLOAD, QType } from "./constants.js";
+import type { Edns, Query } from "./query.js";
+import type { RrSet } from "./records.js";
+import type { MessageWriter } from "./writer.js";
+
+/** An OPT record without options: root owner (1), type, class, TTL, RDLENGTH. */
+const OPT_SIZE = 11;
+/** Largest DNS message over TCP (RFC 1035 section 4.2.2: a 16-bit length prefix). */
+export const MAX_TCP_MESSAGE = 65_535;
+
+export interface Sections {
+  readonly rcode: number;
+  readonly authoritative: boolean;
+  readonly answer: readonly RrSet[];
+  readonly authority: readonly RrSet[];
+  readonly additional: readonly RrSet[];
+}
+
+/**
+ * Bytes a UDP response may take: min(requester's payload size, 1232) with EDNS, else 512 (RFC 6891 section 6.2.5).
+ */
+export function udpLimit(edns: Edns | null): number {
+  if (edns === null) return CLASSIC_UDP_PAYLOAD;
+  return Math.min(Math.max(edns.udpSize, CLASSIC_UDP_PAYLOAD), MAX_EDNS_UDP_PAYLOAD);
+}
+
+/**
+ * Encodes a response into `w` and returns a copy of its bytes. The question is echoed byte for byte from `msg`, so
+ * the answer keeps the question's letter case. When the answer or authority section does not fit, whole RRsets are
+ * left out and TC is set; additional records that do not fit are left out without TC (RFC 2181 section 9).
+ */
+export function encodeResponse(
+  w: MessageWriter,
+  msg: Uint8Array,
+  query: Query,
+  sections: Sections,
+  limit: number,
+): Buffer {
+  w.reset();
+  w.pos = 12;
+  w.bytes(msg.subarray(12, query.questionEnd));
+  w.registerName(query.qname, 12);
+  const room = limit - (query.edns ? OPT_SIZE : 0);
+  const an = writeSets(w, sections.answer, room);
+  const ns = an.truncated ? NOTHING : writeSets(w, sections.authority, room);
+  let ar = an.truncated || ns.truncated ? 0 : writeAdditional(w, sections.additional, room);
+  if (query.edns) ar += writeOpt(w, query.edns, sections.rcode);
+  const truncated = an.truncated || ns.truncated;
+  const flags = responseFlags(query.flags, sections.rcode, sections.authoritative, truncated);
+  writeHeader(w, query.id, flags, 1, an.count, ns.count, ar);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+/** A response with no records, for FORMERR, NOTIMP, REFUSED and BADVERS; the question is echoed when known. */
+export function encodeError(
+  w: MessageWriter,
+  msg: Uint8Array,
+  id: number,
+  queryFlags: number,
+  rcode: number,
+  questionEnd: number,
+  edns: Edns | null,
+): Buffer {
+  w.reset();
+  w.pos = 12;
+  const hasQuestion = questionEnd > 12;
+  if (hasQuestion) w.bytes(msg.subarray(12, questionEnd));
+  const ar = edns ? writeOpt(w, edns, rcode) : 0;
+  writeHeader(w, id, responseFlags(queryFlags, rcode, false, false), hasQuestion ? 1 : 0, 0, 0, ar);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+/** Keeps opcode, RD and CD from the query (RFC 1035 section 4.1.1, RFC 6840 section 5.9); RA is never set. */
+function responseFlags(queryFlags: number, rcode: number, aa: boolean, tc: boolean): number {
+  let flags = Flag.QR | (queryFlags & (0x7800 | Flag.RD | Flag.CD)) | (rcode & 0xf);
+  if (aa) flags |= Flag.AA;
+  if (tc) flags |= Flag.TC;
+  return flags;
+}
+
+function writeHeader(
+  w: MessageWriter,
+  id: number,
+  flags: number,
+  qd: number,
+  an: number,
+  ns: number,
+  ar: number,
+) {
+  const b = w.buf;
+  b.writeUInt16BE(id, 0);
+  b.writeUInt16BE(flags, 2);
+  b.writeUInt16BE(qd, 4);
+  b.writeUInt16BE(an, 6);
+  b.writeUInt16BE(ns, 8);
+  b.writeUInt16BE(ar, 10);
+}
+
+interface Written {
+  readonly count: number;
+  /** An RRset did not fit and was left out. */
+  readonly truncated: boolean;
+}
+const NOTHING: Written = { count: 0, truncated: false };
+
+/** Writes whole RRsets while they fit. */
+function writeSets(w: MessageWriter, sets: readonly RrSet[], room: number): Written {
+  let count = 0;
+  for (const set of sets) {
+    const cp = w.checkpoint();
+    for (const rr of set.records) {
+      w.record(rr);
+      if (w.pos > room) break;
+    }
+    if (w.pos > room) {
+      w.rollback(cp);
+      return { count, truncated: true };
+    }
+    count += set.records.length;
+  }
+  return count === 0 ? NOTHING : { count, truncated: false };
+}
+
+/** Additional data is optional: each record that fits goes in, the rest is left out (RFC 2181 section 9). */
+function writeAdditional(w: MessageWriter, sets: readonly RrSet[], room: number): number {
+  let count = 0;
+  for (const set of sets) {
+    for (const rr of set.records) {
+      const cp = w.checkpoint();
+      w.record(rr);
+      if (w.pos > room) w.rollback(cp);
+      else count++;
+    }
+  }
+  return count;
+}
+
+/** OPT (RFC 6891 section 6.1.3): our payload size, the upper 8 bits of the rcode, version 0, DO echoed (RFC 3225). */
+function writeOpt(w: MessageWriter, edns: Edns, rcode: number): number {
+  w.u8(0);
+  w.u16(QType.OPT);
+  w.u16(MAX_EDNS_UDP_PAYLOAD);
+  w.u8(rcode >> 4);
+  w.u8(0);
+  w.u16(edns.dnssecOk ? 0x8000 : 0);
+  w.u16(0);
+  return 1;
+}

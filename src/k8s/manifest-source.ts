@@ -1,0 +1,185 @@
+/**
+ * The file source: Kubernetes manifests (YAML or JSON; Service, EndpointSlice, Pod and List documents) and RFC 1035
+ * zone files (`*.zone`) read from files or folders, fed through the same conversion as watch events, and re-read
+ * when the files change. A change that does not parse keeps the previous data.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { type FSWatcher, watch } from "chokidar";
+import type { Logger } from "pino";
+import { parseAllDocuments } from "yaml";
+import { StartupError } from "../config/errors.js";
+import type { Catalog } from "../discovery/catalog.js";
+import type { StaticZone, ZoneStore } from "../zone/store.js";
+import { loadZoneFile, ZoneFileError } from "../zone/zonefile.js";
+import { toPod, toService, toSlice, type Warn } from "./convert.js";
+
+const MANIFEST = /\.(ya?ml|json)$/i;
+const ZONE = /\.zone$/i;
+/** Milliseconds of quiet after a file event before re-reading, so an editor's save is read once. */
+const SETTLE_MS = 100;
+
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped JSON.
+type Obj = any;
+
+/** What the files hold, by kind and `namespace/name`. */
+export interface FileContents {
+  readonly objects: Map<string, Obj>;
+  readonly zones: StaticZone[];
+}
+
+export interface FileSourceOptions {
+  readonly paths: readonly string[];
+  /** Seconds: default TTL for zone files without `$TTL`. */
+  readonly ttl: number;
+}
+
+export class FileSource {
+  private current: FileContents = { objects: new Map(), zones: [] };
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: FileSourceOptions,
+    private readonly catalog: Catalog,
+    private readonly store: ZoneStore,
+    private readonly log: Logger,
+    private readonly warn: Warn,
+    private readonly onReload: (ok: boolean) => void = () => {},
+  ) {}
+
+  /** Reads every file once. @throws StartupError (file and line) when a file does not parse. */
+  load(): void {
+    const synced = this.store.registerSource("files");
+    this.apply(readSources(this.opts.paths, this.opts.ttl));
+    synced();
+  }
+
+  /** Re-reads after changes; a failure is logged with file and line and the previous data stays. */
+  reload(): boolean {
+    try {
+      this.apply(readSources(this.opts.paths, this.opts.ttl));
+      this.log.info({ paths: this.opts.paths }, "sources reloaded");
+      this.onReload(true);
+      return true;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, "reload failed; keeping the previous data");
+      this.onReload(false);
+      return false;
+    }
+  }
+
+  watch(): void {
+    this.watcher = watch([...this.opts.paths], { ignoreInitial: true });
+    this.watcher.on("all", () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.reload(), SETTLE_MS);
+    });
+    this.watcher.on("error", (err) => this.log.warn({ err: String(err) }, "file watch error"));
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.watcher?.close();
+  }
+
+  private apply(next: FileContents): void {
+    for (const [k, obj] of this.current.objects) if (!next.objects.has(k)) this.remove(obj);
+    for (const [k, obj] of next.objects) {
+      if (JSON.stringify(this.current.objects.get(k)) !== JSON.stringify(obj)) this.set(obj);
+    }
+    this.current = next;
+    this.store.setStaticZones(next.zones);
+    this.store.publishSoon();
+  }
+
+  private set(obj: Obj): void {
+    if (obj.kind === "Service") {
+      const svc = toService(obj);
+      if (svc) this.catalog.setService(svc);
+    } else if (obj.kind === "EndpointSlice") {
+      const slice = toSlice(obj);
+      if (slice) this.catalog.setSlice(slice);
+    } else if (obj.kind === "Pod") {
+      const pod = toPod(obj, this.warn);
+      if (pod) this.catalog.setPod(pod);
+    }
+  }
+
+  private remove(obj: Obj): void {
+    const { namespace, name } = obj.metadata;
+    if (obj.kind === "Service") this.catalog.deleteService(namespace, name);
+    else if (obj.kind === "EndpointSlice") this.catalog.deleteSlice(namespace, name);
+    else if (obj.kind === "Pod") this.catalog.deletePod(namespace, name);
+  }
+}
+
+/** Reads files and folders (not recursively). @throws StartupError with file and line. */
+export function readSources(paths: readonly string[], ttl: number): FileContents {
+  const objects = new Map<string, Obj>();
+  const zones: StaticZone[] = [];
+  for (const file of expand(paths)) {
+    if (ZONE.test(file)) {
+      try {
+        zones.push(loadZoneFile(file, { defaultTtl: ttl }));
+      } catch (err) {
+        if (err instanceof ZoneFileError) throw new StartupError(err.reason, err.file, err.line);
+        throw err;
+      }
+    } else {
+      for (const obj of readManifest(file))
+        objects.set(`${obj.kind}/${obj.metadata.namespace}/${obj.metadata.name}`, obj);
+    }
+  }
+  return { objects, zones };
+}
+
+function expand(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new StartupError(`no such file or folder: ${p}`);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        if (MANIFEST.test(name) || ZONE.test(name)) files.push(path.join(p, name));
+      }
+    } else files.push(p);
+  }
+  return files;
+}
+
+/** Every Service, EndpointSlice and Pod in a manifest file, Lists flattened, namespace defaulted to "default". */
+export function readManifest(file: string): Obj[] {
+  const text = readFileSync(file, "utf8");
+  const out: Obj[] = [];
+  for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
+    const problem = doc.errors[0];
+    if (problem)
+      throw new StartupError(problem.message.split("\n")[0]!, file, problem.linePos?.[0]?.line ?? 0);
+    const value = doc.toJS();
+    if (value === null || value === undefined) continue;
+    const line = lineOf(text, doc.range[0]);
+    if (typeof value !== "object" || typeof value.kind !== "string") {
+      throw new StartupError("document has no kind", file, line);
+    }
+    const items = value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
+    for (const item of items) {
+      if (!["Service", "EndpointSlice", "Pod"].includes(item?.kind)) continue;
+      if (typeof item.metadata?.name !== "string")
+        throw new StartupError(`${item.kind} has no metadata.name`, file, line);
+      item.metadata.namespace ??= "default";
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}

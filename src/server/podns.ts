@@ -1,0 +1,166 @@
+/**
+ * One running podns: the catalog and zone store, its sources (Kubernetes, files), the DNS listeners and the HTTP
+ * side, started and stopped together. The CLI and the integration tests both start podns through this class.
+ */
+import type dgram from "node:dgram";
+import type http from "node:http";
+import type net from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { ServeConfig } from "../config/serve-config.js";
+import { Catalog } from "../discovery/catalog.js";
+import { listenHttp } from "../http/http-server.js";
+import { Metrics } from "../http/metrics.js";
+import type { Warn } from "../k8s/convert.js";
+import type { BackoffPolicy } from "../k8s/informer.js";
+import { KubernetesSource } from "../k8s/kubernetes-source.js";
+import { FileSource } from "../k8s/manifest-source.js";
+import { isReverse, ZoneStore } from "../zone/store.js";
+import { QueryHandler } from "./handler.js";
+import { formatListenAddress, type ListenAddress } from "./listen.js";
+import { listenTcp, type TcpListener } from "./tcp.js";
+import { listenUdp } from "./udp.js";
+
+export interface PodnsOptions {
+  /** Restart policy of the informers; tests shorten it. */
+  readonly backoff?: BackoffPolicy;
+}
+
+export class Podns {
+  readonly metrics = new Metrics();
+  readonly catalog: Catalog;
+  readonly store: ZoneStore;
+  private readonly handler: QueryHandler;
+  private files: FileSource | undefined;
+  private kube: KubernetesSource | undefined;
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: TcpListener[] = [];
+  private http: http.Server | undefined;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    readonly config: ServeConfig,
+    private readonly log: Logger,
+    private readonly options: PodnsOptions = {},
+  ) {
+    const forward = config.zones.filter((z) => !isReverse(z));
+    this.catalog = new Catalog({ zones: forward, ttl: config.ttl, clusterIp: config.clusterIp });
+    this.store = new ZoneStore({ zones: config.zones, ttl: config.ttl }, this.catalog);
+    this.handler = new QueryHandler(this.store, this.metrics);
+    this.store.onPublish((info) => {
+      this.metrics.serial.set(info.serial);
+      const counts = this.catalog.counts();
+      this.metrics.objects.labels("Service").set(counts.services);
+      this.metrics.objects.labels("EndpointSlice").set(counts.endpointSlices);
+      this.metrics.objects.labels("Pod").set(counts.pods);
+    });
+  }
+
+  /** A bad annotation or field is logged once per object and field, not on every event. */
+  readonly warn: Warn = (key, message) => {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(message);
+  };
+
+  /**
+   * Loads the file sources (a parse error throws StartupError with file and line), binds every listener, then
+   * starts the Kubernetes informers without waiting for their sync: until it completes, queries get SERVFAIL and
+   * /readyz answers 503.
+   */
+  async start(): Promise<void> {
+    const { config } = this;
+    if (config.sources.length > 0) {
+      this.files = new FileSource(
+        { paths: config.sources, ttl: config.ttl },
+        this.catalog,
+        this.store,
+        this.log,
+        this.warn,
+        (ok) => this.metrics.reloads.labels(ok ? "success" : "failure").inc(),
+      );
+      this.files.load();
+    }
+    if (config.kube.kind !== "none") this.kube = this.kubernetesSource();
+    this.store.publishNow();
+    for (const addr of config.listen) {
+      this.udp.push(await listenUdp(addr, this.handler));
+      this.tcp.push(
+        await listenTcp(addr, this.handler, {
+          idleTimeout: config.tcpIdleTimeout,
+          messageTimeout: config.tcpIdleTimeout,
+          maxConnections: config.tcpMaxConnections,
+        }),
+      );
+    }
+    this.http = await listenHttp(config.httpListen, {
+      metrics: this.metrics,
+      ready: () => this.store.synced,
+    });
+    this.files?.watch();
+    void this.kube?.start();
+    this.log.info(
+      {
+        listen: config.listen.map(formatListenAddress),
+        http: formatListenAddress(config.httpListen),
+        zones: [...this.store.current.zones.keys()],
+        sources: config.sources,
+        kubernetes: config.kube.kind,
+      },
+      "podns serving",
+    );
+  }
+
+  /** Re-reads the file sources (SIGHUP); the previous data stays when a file does not parse. */
+  reload(): boolean {
+    return this.files?.reload() ?? true;
+  }
+
+  /** The UDP listeners' bound addresses (useful with port 0). */
+  udpAddresses(): ListenAddress[] {
+    return this.udp.map((s) => ({ host: s.address().address, port: s.address().port }));
+  }
+
+  httpAddress(): ListenAddress {
+    const a = this.http?.address() as net.AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Stops taking queries, lets in-flight work finish, and stops the sources. Idempotent. */
+  async stop(): Promise<void> {
+    this.kube?.stop();
+    await this.files?.close();
+    this.store.stop();
+    for (const s of this.udp.splice(0)) s.close();
+    await Promise.all(this.tcp.splice(0).map((t) => t.close()));
+    const server = this.http;
+    this.http = undefined;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  private kubernetesSource(): KubernetesSource {
+    const kc = new KubeConfig();
+    const { kube } = this.config;
+    if (kube.kind === "in-cluster") kc.loadFromCluster();
+    else if (kube.kind === "kubeconfig" && kube.file !== undefined) kc.loadFromFile(kube.file);
+    else kc.loadFromDefault();
+    const observer = {
+      activity: (kind: string, type: string) => this.metrics.watchEvents.labels(kind, type).inc(),
+      error: (kind: string) => this.metrics.watchErrors.labels(kind).inc(),
+    };
+    return new KubernetesSource(
+      kc,
+      this.catalog,
+      this.store,
+      this.log,
+      this.warn,
+      observer,
+      this.options.backoff,
+    );
+  }
+}

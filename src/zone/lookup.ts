@@ -1,0 +1,130 @@
+/**
+ * Answers a question from a Snapshot (RFC 1034 section 4.3.2, with RFC 2308 negative answers and RFC 8482 for ANY).
+ * The result names RRsets by reference; the response writer encodes them once.
+ */
+import { QClass, QType, Rcode } from "../dns/constants.js";
+import type { Fqdn } from "../dns/name.js";
+import type { RrSet, SoaRecord } from "../dns/records.js";
+import type { Snapshot, Zone } from "./snapshot.js";
+
+export interface Outcome {
+  readonly rcode: number;
+  /** AA: podns holds the zone (RFC 1035 section 4.1.1). */
+  readonly authoritative: boolean;
+  readonly answer: readonly RrSet[];
+  readonly authority: readonly RrSet[];
+  readonly additional: readonly RrSet[];
+}
+
+const NONE: readonly RrSet[] = [];
+const REFUSED: Outcome = refusal(Rcode.REFUSED);
+const SERVFAIL: Outcome = refusal(Rcode.SERVFAIL);
+/** RFC 1034 section 3.6.2 leaves chain length open; eight links is what common servers follow. */
+const MAX_CNAME_CHAIN = 8;
+
+function refusal(rcode: number): Outcome {
+  return { rcode, authoritative: false, answer: NONE, authority: NONE, additional: NONE };
+}
+
+export function lookup(snap: Snapshot, qname: Fqdn, qtype: number, qclass: number): Outcome {
+  if (qclass !== QClass.IN && qclass !== QClass.ANY) return REFUSED;
+  const zone = snap.zoneOf(qname);
+  if (zone === undefined) return REFUSED;
+  if (qtype === QType.AXFR || qtype === QType.IXFR) return REFUSED;
+  const node = snap.nodes.get(qname);
+  if (node === undefined) return snap.synced ? answerNxdomain(zone) : SERVFAIL;
+  const cname = node.get(QType.CNAME);
+  if (cname !== undefined && qtype !== QType.CNAME) return answerAlias(snap, cname, qtype);
+  if (qtype === QType.ANY) return answerAny(node, zone, snap.synced);
+  const set = node.get(qtype);
+  if (set === undefined) return snap.synced ? answerNoData(zone) : SERVFAIL;
+  return {
+    rcode: Rcode.NOERROR,
+    authoritative: true,
+    answer: [set],
+    authority: NONE,
+    additional: additionalFor(snap, set),
+  };
+}
+
+/** RFC 2308 section 3: the SOA in the authority section, its TTL the lesser of its own TTL and MINIMUM. */
+function negativeSoa(zone: Zone): RrSet {
+  const soa: SoaRecord = zone.soa.ttl <= zone.soa.minimum ? zone.soa : { ...zone.soa, ttl: zone.soa.minimum };
+  return { name: zone.apex, type: QType.SOA, records: [soa] };
+}
+
+/** The name does not exist: NXDOMAIN with the zone's SOA (RFC 2308 section 2.1). */
+function answerNxdomain(zone: Zone): Outcome {
+  return {
+    rcode: Rcode.NXDOMAIN,
+    authoritative: true,
+    answer: NONE,
+    authority: [negativeSoa(zone)],
+    additional: NONE,
+  };
+}
+
+/** The name exists without the type, or is an empty non-terminal: NOERROR, no answer, SOA (RFC 2308 section 2.2). */
+function answerNoData(zone: Zone): Outcome {
+  return {
+    rcode: Rcode.NOERROR,
+    authoritative: true,
+    answer: NONE,
+    authority: [negativeSoa(zone)],
+    additional: NONE,
+  };
+}
+
+/** RFC 8482 section 4.2: answer ANY with one RRset of the name rather than all of them. */
+function answerAny(node: ReadonlyMap<number, RrSet>, zone: Zone, synced: boolean): Outcome {
+  const first = node.values().next();
+  if (first.done) return synced ? answerNoData(zone) : SERVFAIL;
+  return {
+    rcode: Rcode.NOERROR,
+    authoritative: true,
+    answer: [first.value],
+    authority: NONE,
+    additional: NONE,
+  };
+}
+
+/**
+ * The name is an alias: the CNAME, followed within the snapshot while the target is ours (RFC 1034 section 4.3.2
+ * step 3a). A target outside our zones is left to the resolver.
+ */
+function answerAlias(snap: Snapshot, first: RrSet, qtype: number): Outcome {
+  const answer: RrSet[] = [first];
+  let set = first;
+  let rcode: number = Rcode.NOERROR;
+  for (let i = 0; i < MAX_CNAME_CHAIN; i++) {
+    const target = (set.records[0] as { target: Fqdn }).target;
+    if (snap.zoneOf(target) === undefined) break;
+    const node = snap.nodes.get(target);
+    if (node === undefined) {
+      if (snap.synced) rcode = Rcode.NXDOMAIN;
+      break;
+    }
+    const next = node.get(QType.CNAME) ?? node.get(qtype);
+    if (next === undefined || answer.includes(next)) break;
+    answer.push(next);
+    if (next.type !== QType.CNAME) break;
+    set = next;
+  }
+  return { rcode, authoritative: true, answer, authority: NONE, additional: NONE };
+}
+
+/** Addresses of SRV, MX and NS targets held in the snapshot (RFC 2782 "Usage rules"; RFC 1035 section 3.3.9). */
+function additionalFor(snap: Snapshot, set: RrSet): readonly RrSet[] {
+  if (set.type !== QType.SRV && set.type !== QType.MX && set.type !== QType.NS) return NONE;
+  const out: RrSet[] = [];
+  for (const rr of set.records) {
+    const target = (rr as { target?: Fqdn; exchange?: Fqdn }).target ?? (rr as { exchange: Fqdn }).exchange;
+    const node = snap.nodes.get(target);
+    if (node === undefined) continue;
+    const a = node.get(QType.A);
+    const aaaa = node.get(QType.AAAA);
+    if (a !== undefined) out.push(a);
+    if (aaaa !== undefined) out.push(aaaa);
+  }
+  return out;
+}
