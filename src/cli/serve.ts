@@ -9,7 +9,6 @@ const SHUTDOWN_GRACE = 5;
 export async function serve(config: ServeConfig): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   const podns = new Podns(config, log);
-  await podns.start();
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -31,4 +30,5 @@ export async function serve(config: ServeConfig): Promise<void> {
     log.info("SIGHUP: reloading sources");
     podns.reload();
   });
+  await podns.start();
 }

@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterIpMode } from "../discovery/service-records.js";
 import { type Fqdn, fqdn, NameError } from "../dns/name.js";
 import { type ListenAddress, parseListenAddress } from "../server/listen.js";
+import { StartupError } from "./errors.js";
 
 /** Where the service-account token of a pod lives; its presence means podns runs inside a cluster. */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -159,13 +160,13 @@ interface RawServeOptions {
   tcpMaxConnections: number;
 }
 
-/** Validates parsed flags. @throws InvalidArgumentError with a one-line reason. */
+/** Validates parsed flags. @throws StartupError with a one-line reason. */
 export function toServeConfig(
   raw: RawServeOptions,
   tokenPresent = existsSync(SERVICE_ACCOUNT_TOKEN),
 ): ServeConfig {
   if (raw.kubeconfig !== undefined && raw.inCluster) {
-    throw new InvalidArgumentError("--kubeconfig and --in-cluster exclude each other");
+    throw new StartupError("--kubeconfig and --in-cluster exclude each other");
   }
   const sources = raw.source ?? [];
   let kube: KubeMode;
@@ -193,8 +194,7 @@ function zoneName(text: string): Fqdn {
   try {
     return fqdn(text.endsWith(".") ? text : `${text}.`);
   } catch (err) {
-    if (err instanceof NameError)
-      throw new InvalidArgumentError(`--zone ${JSON.stringify(text)}: ${err.message}`);
+    if (err instanceof NameError) throw new StartupError(`--zone ${JSON.stringify(text)}: ${err.message}`);
     throw err;
   }
 }
@@ -204,7 +204,7 @@ function listenAddress(flag: string) {
     try {
       return parseListenAddress(text);
     } catch (err) {
-      throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`);
+      throw new StartupError(`${flag}: ${(err as Error).message}`);
     }
   };
 }

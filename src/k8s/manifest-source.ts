@@ -156,7 +156,7 @@ function expand(paths: readonly string[]): string[] {
 export function readManifest(file: string): Obj[] {
   const text = readFileSync(file, "utf8");
   const out: Obj[] = [];
-  for (const doc of parseAllDocuments(text, { prettyErrors: false })) {
+  for (const doc of parseAllDocuments(text)) {
     const problem = doc.errors[0];
     if (problem)
       throw new StartupError(problem.message.split("\n")[0]!, file, problem.linePos?.[0]?.line ?? 0);

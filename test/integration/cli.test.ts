@@ -1,0 +1,168 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/podns.js";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const BIN = path.join(ROOT, "bin/podns.js");
+
+/** Waits until `child` prints a line containing `text` on stdout. */
+function waitForOutput(child: ChildProcess, text: string, ms = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms; output: ${seen}`)), ms);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before "${text}"; output: ${seen}`));
+    });
+  });
+}
+
+async function podnsExit(args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await run(process.execPath, [BIN, ...args], { timeout: 15_000 });
+    return { code: 0, stderr: "" };
+  } catch (err) {
+    const e = err as { code: number; stderr: string };
+    return { code: e.code, stderr: e.stderr };
+  }
+}
+
+describe("npm start (podns on its embedded default)", () => {
+  let child: ChildProcess;
+  let port: number;
+  let httpPort: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    httpPort = await freePort();
+    // The README's exact command; the listen addresses come from the flags' environment twins.
+    child = spawn("npm", ["start", "--silent"], {
+      cwd: ROOT,
+      detached: true,
+      env: { ...process.env, PODNS_LISTEN: `127.0.0.1:${port}`, PODNS_HTTP_LISTEN: `127.0.0.1:${httpPort}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    await waitForOutput(child, "podns serving");
+  }, 90_000);
+
+  afterAll(() => {
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+  });
+
+  it("answers the README's SRV query with per-pod weights and the targets' addresses", async () => {
+    const { stdout } = await run("dig", [
+      "@127.0.0.1",
+      "-p",
+      String(port),
+      "+time=2",
+      "+tries=1",
+      "SRV",
+      "_http._tcp.web.demo.svc.cluster.local",
+    ]);
+    expect(stdout).toContain("status: NOERROR");
+    expect(stdout).toMatch(/IN\s+SRV\s+0 65535 8080 10-244-1-10\.web\.demo\.svc\.cluster\.local\./);
+    expect(stdout).toMatch(/IN\s+SRV\s+0 32768 8080 10-244-1-11\.web\.demo\.svc\.cluster\.local\./);
+    expect(stdout).toMatch(
+      /ADDITIONAL SECTION:\n10-244-1-10\.web\.demo\.svc\.cluster\.local\.\s+5\s+IN\s+A\s+10\.244\.1\.10/,
+    );
+  });
+
+  it("reports healthy and ready, and counts the query in /metrics", async () => {
+    const base = `http://127.0.0.1:${httpPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/podns_dns_requests_total\{qtype="SRV",rcode="NOERROR",transport="udp"\} [1-9]/);
+  });
+});
+
+describe("podns serve start-up and shutdown", () => {
+  it("exits 0 within 5 seconds of SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--source", "zones/", "--listen", `127.0.0.1:${port}`, "--http-listen", "127.0.0.1:0"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    await waitForOutput(child, "podns serving");
+    const started = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it.each([
+    { args: ["serve", "--bogus"], reason: /unknown option '--bogus'/ },
+    { args: ["serve", "--ttl", "soon"], reason: /--ttl.*soon.*invalid/ },
+    { args: ["serve", "--cluster-ip", "maybe"], reason: /--cluster-ip.*maybe/ },
+    { args: ["serve", "--listen", "localhost"], reason: /--listen: "localhost" is not HOST:PORT/ },
+    { args: ["serve", "--zone", "a..b"], reason: /--zone "a\.\.b"/ },
+    { args: ["serve", "--source", "no/such/folder"], reason: /no such file or folder: no\/such\/folder/ },
+  ])("exits 2 with a one-line reason for $args", async ({ args, reason }) => {
+    const { code, stderr } = await podnsExit(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(reason);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it.each([
+    {
+      file: "bad.zone",
+      text: "$ORIGIN bad.example.\n$TTL 5\n@ IN SOA ns hostmaster 1 2 3 4 5\nwww IN A 10.0.0.300\n",
+      line: 4,
+    },
+    {
+      file: "bad.yaml",
+      text: "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  name: api\n",
+      line: 5,
+    },
+  ])("exits 2 naming $file and line $line when a source does not parse", async ({ file, text, line }) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "podns-bad-"));
+    writeFileSync(path.join(dir, file), text);
+    const { code, stderr } = await podnsExit([
+      "serve",
+      "--source",
+      dir,
+      "--listen",
+      "127.0.0.1:0",
+      "--http-listen",
+      "127.0.0.1:0",
+    ]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${path.join(dir, file)}:${line}:`);
+  });
+
+  it("documents every serve flag in --help", async () => {
+    const { stdout } = await run(process.execPath, [BIN, "serve", "--help"]);
+    for (const flag of [
+      "--kubeconfig",
+      "--in-cluster",
+      "--source",
+      "--zone",
+      "--listen",
+      "--http-listen",
+      "--ttl",
+      "--cluster-ip",
+      "--log-level",
+    ]) {
+      expect(stdout).toContain(flag);
+    }
+    expect(stdout).toContain("PODNS_LISTEN");
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Starts podns in-process for tests: DNS on an ephemeral 127.0.0.1 port (UDP and TCP share it), HTTP on another,
+ * logs silenced unless PODNS_TEST_LOG is set.
+ */
+import net from "node:net";
+import { pino } from "pino";
+import { type ServeConfig, toServeConfig } from "../../src/config/serve-config.js";
+import { Podns } from "../../src/server/podns.js";
+
+export interface TestServer {
+  readonly podns: Podns;
+  readonly host: string;
+  /** DNS port, UDP and TCP. */
+  readonly port: number;
+  readonly httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** A port free on both UDP and TCP at 127.0.0.1 (TCP bound first, then UDP checked by podns's own bind). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartOptions extends Partial<Omit<ServeConfig, "listen" | "httpListen">> {
+  readonly backoff?: { initial: number; max: number };
+}
+
+export async function startPodns(options: StartOptions = {}): Promise<TestServer> {
+  const log = pino({ level: process.env["PODNS_TEST_LOG"] ?? "silent" });
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const httpPort = await freePort();
+    const base = toServeConfig(
+      {
+        httpListen: `127.0.0.1:${httpPort}`,
+        listen: [`127.0.0.1:${port}`],
+        ttl: 5,
+        clusterIp: "endpoints",
+        logLevel: "silent",
+        logFormat: "json",
+        tcpIdleTimeout: 10,
+        tcpMaxConnections: 100,
+        source: options.sources ? [...options.sources] : undefined,
+      },
+      false,
+    );
+    const config: ServeConfig = { ...base, ...options, listen: base.listen, httpListen: base.httpListen };
+    const podns = new Podns(config, log, { backoff: options.backoff });
+    try {
+      await podns.start();
+    } catch (err) {
+      await podns.stop();
+      if ((err as NodeJS.ErrnoException).code === "EADDRINUSE" && attempt < 5) continue;
+      throw err;
+    }
+    return { podns, host: "127.0.0.1", port, httpPort, stop: () => podns.stop() };
+  }
+}
