@@ -17,16 +17,19 @@ export interface SourceObserver {
 
 export class KubernetesSource {
   private readonly informers: SupervisedInformer<unknown>[] = [];
+  /** Registered at construction, so that nothing is answered negatively before the first sync. */
+  private readonly markSynced: () => void;
 
   constructor(
     kc: KubeConfig,
     catalog: Catalog,
-    private readonly store: ZoneStore,
+    store: ZoneStore,
     private readonly log: Logger,
     warn: Warn,
     observer: SourceObserver = {},
     backoff?: BackoffPolicy,
   ) {
+    this.markSynced = store.registerSource("kubernetes");
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const publish = () => store.publishSoon();
@@ -96,13 +99,11 @@ export class KubernetesSource {
 
   /** Starts every informer; the store counts as synced once all have listed. */
   start(): Promise<void> {
-    const synced = this.store.registerSource("kubernetes");
     for (const informer of this.informers) informer.start();
-    const all = Promise.all(this.informers.map((i) => i.synced)).then(() => {
+    return Promise.all(this.informers.map((i) => i.synced)).then(() => {
       this.log.info("kubernetes: initial sync complete");
-      synced();
+      this.markSynced();
     });
-    return all;
   }
 
   stop(): void {

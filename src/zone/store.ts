@@ -100,7 +100,7 @@ export class ZoneStore {
       this.timer = undefined;
     }
     const started = performance.now();
-    const changed = this.catalog.takeChanges() || this.staticChanged;
+    const changed = this.catalog.takeChanges() || this.staticChanged || this.snap.synced !== this.synced;
     if (!changed && this.snap.synced === this.synced) return;
     this.staticChanged = false;
     this.snap = this.build(changed);
@@ -141,7 +141,9 @@ export class ZoneStore {
     for (const zone of this.staticZones) {
       builder.add(zone.records.filter((r) => !(r.name === zone.origin && r.type === QType.NS)));
     }
-    for (const group of this.catalog.recordGroups()) builder.add(group);
+    // Until every source has synced, a partial catalog could answer wrongly (a Service listed before its
+    // EndpointSlices): only static data is served, and everything else is SERVFAIL.
+    if (this.synced) for (const group of this.catalog.recordGroups()) builder.add(group);
     return builder.build(this.serial, this.synced, ++this.version);
   }
 }
