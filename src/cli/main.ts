@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { StartupError } from "../config/errors.js";
-import { serveOptions, toServeConfig } from "../config/serve-config.js";
+import { dataOptions, type RawServeOptions, serveOptions, toServeConfig } from "../config/serve-config.js";
+import { exportZones } from "./export-zone.js";
 import { serve } from "./serve.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -25,6 +26,17 @@ export function program(): Command {
       .exitOverride(),
   ).action(async (opts) => {
     await serve(toServeConfig(opts));
+  });
+  dataOptions(
+    root
+      .command("export-zone")
+      .description("write the served zones as RFC 1035 master files, after the first complete sync")
+      .option("-o, --output <dir>", "write <zone>.zone files into this folder instead of standard output")
+      .option("--sync-timeout <seconds>", "give up when the first sync takes longer", "60")
+      .exitOverride(),
+  ).action(async (opts: RawServeOptions & { output?: string; syncTimeout: string }) => {
+    const config = toServeConfig({ ...opts, logLevel: opts.logLevel === "info" ? "warn" : opts.logLevel });
+    await exportZones(config, { output: opts.output, timeout: Number(opts.syncTimeout) });
   });
   return root;
 }

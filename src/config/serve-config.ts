@@ -72,8 +72,8 @@ function opt(flags: string, description: string, env: string): Option {
   return new Option(flags, description).env(env);
 }
 
-/** Adds the serve flags to a command. */
-export function serveOptions(cmd: Command): Command {
+/** Adds the flags that choose the data: the cluster, files, zones, TTL and ClusterIP mode, logging. */
+export function dataOptions(cmd: Command): Command {
   return cmd
     .addOption(opt("--kubeconfig <file>", "watch the cluster of this kubeconfig", "PODNS_KUBECONFIG"))
     .addOption(
@@ -92,18 +92,6 @@ export function serveOptions(cmd: Command): Command {
         `zone to serve, forward or reverse; repeatable (default ${DEFAULTS.zone})`,
         "PODNS_ZONE",
       ).argParser(collect),
-    )
-    .addOption(
-      opt(
-        "--listen <host:port>",
-        `DNS over UDP and TCP; repeatable (default ${DEFAULTS.listen})`,
-        "PODNS_LISTEN",
-      ).argParser(collect),
-    )
-    .addOption(
-      opt("--http-listen <host:port>", "health, readiness and metrics", "PODNS_HTTP_LISTEN").default(
-        DEFAULTS.httpListen,
-      ),
     )
     .addOption(
       opt("--ttl <seconds>", "TTL of served records and SOA MINIMUM", "PODNS_TTL")
@@ -128,6 +116,23 @@ export function serveOptions(cmd: Command): Command {
       opt("--log-format <format>", "json, or pretty for people", "PODNS_LOG_FORMAT")
         .choices(["json", "pretty"])
         .default(DEFAULTS.logFormat),
+    );
+}
+
+/** Adds the serve flags to a command: the data flags and the listeners. */
+export function serveOptions(cmd: Command): Command {
+  return dataOptions(cmd)
+    .addOption(
+      opt(
+        "--listen <host:port>",
+        `DNS over UDP and TCP; repeatable (default ${DEFAULTS.listen})`,
+        "PODNS_LISTEN",
+      ).argParser(collect),
+    )
+    .addOption(
+      opt("--http-listen <host:port>", "health, readiness and metrics", "PODNS_HTTP_LISTEN").default(
+        DEFAULTS.httpListen,
+      ),
     )
     .addOption(
       opt(
@@ -145,19 +150,19 @@ export function serveOptions(cmd: Command): Command {
     );
 }
 
-interface RawServeOptions {
+export interface RawServeOptions {
   kubeconfig?: string;
   inCluster?: boolean;
   source?: string[];
   zone?: string[];
   listen?: string[];
-  httpListen: string;
+  httpListen?: string;
   ttl: number;
   clusterIp: ClusterIpMode;
   logLevel: string;
   logFormat: "json" | "pretty";
-  tcpIdleTimeout: number;
-  tcpMaxConnections: number;
+  tcpIdleTimeout?: number;
+  tcpMaxConnections?: number;
 }
 
 /** Validates parsed flags. @throws StartupError with a one-line reason. */
@@ -180,13 +185,13 @@ export function toServeConfig(
     sources,
     zones: (raw.zone ?? [DEFAULTS.zone]).map(zoneName),
     listen: (raw.listen ?? [DEFAULTS.listen]).map(listenAddress("--listen")),
-    httpListen: listenAddress("--http-listen")(raw.httpListen),
+    httpListen: listenAddress("--http-listen")(raw.httpListen ?? DEFAULTS.httpListen),
     ttl: raw.ttl,
     clusterIp: raw.clusterIp,
     logLevel: raw.logLevel,
     logFormat: raw.logFormat,
-    tcpIdleTimeout: raw.tcpIdleTimeout,
-    tcpMaxConnections: raw.tcpMaxConnections,
+    tcpIdleTimeout: raw.tcpIdleTimeout ?? DEFAULTS.tcpIdleTimeout,
+    tcpMaxConnections: raw.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
   };
 }
 

@@ -64,11 +64,10 @@ export class Podns {
   };
 
   /**
-   * Loads the file sources (a parse error throws StartupError with file and line), binds every listener, then
-   * starts the Kubernetes informers without waiting for their sync: until it completes, queries get SERVFAIL and
-   * /readyz answers 503.
+   * Loads the file sources (a parse error throws StartupError with file and line) and starts the Kubernetes
+   * informers without waiting for their sync: until it completes, negative answers are SERVFAIL.
    */
-  async start(): Promise<void> {
+  async startSources(): Promise<void> {
     const { config } = this;
     if (config.sources.length > 0) {
       this.files = new FileSource(
@@ -83,6 +82,19 @@ export class Podns {
     }
     if (config.kube.kind !== "none") this.kube = this.kubernetesSource();
     this.store.publishNow();
+    this.files?.watch();
+    void this.kube?.start();
+  }
+
+  /** Resolves once every source has completed its first sync and the snapshot reflects it. */
+  async synced(): Promise<void> {
+    while (!this.store.current.synced) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** Starts the sources, then binds every DNS listener and the HTTP side. */
+  async start(): Promise<void> {
+    const { config } = this;
+    await this.startSources();
     for (const addr of config.listen) {
       this.udp.push(await listenUdp(addr, this.handler));
       this.tcp.push(
@@ -97,8 +109,6 @@ export class Podns {
       metrics: this.metrics,
       ready: () => this.store.synced,
     });
-    this.files?.watch();
-    void this.kube?.start();
     this.log.info(
       {
         listen: config.listen.map(formatListenAddress),
