@@ -3,10 +3,12 @@
  * parse (with file and line), 1 for anything unexpected.
  */
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { StartupError } from "../config/errors.js";
 import { dataOptions, type RawServeOptions, serveOptions, toServeConfig } from "../config/serve-config.js";
+import { checkZone } from "./check-zone.js";
 import { exportZones } from "./export-zone.js";
+import { query } from "./query.js";
 import { serve } from "./serve.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -38,6 +40,28 @@ export function program(): Command {
     const config = toServeConfig({ ...opts, logLevel: opts.logLevel === "info" ? "warn" : opts.logLevel });
     await exportZones(config, { output: opts.output, timeout: Number(opts.syncTimeout) });
   });
+  root
+    .command("query")
+    .description("ask a podns server like dig; prints each endpoint's weight, priority and share of traffic")
+    .argument("<name>", "a name, or an IP address for its PTR record")
+    .argument("[type]", "A, AAAA, SRV, PTR, TXT, CNAME, SOA, NS (default A, or PTR for an address)")
+    .addOption(
+      new Option("--server <host:port>", "the podns to ask").env("PODNS_SERVER").default("127.0.0.1:5353"),
+    )
+    .option("--timeout <seconds>", "how long to wait for an answer", "3")
+    .exitOverride()
+    .action(async (name: string, type: string | undefined, opts: { server: string; timeout: string }) => {
+      process.exitCode = await query(name, type, { server: opts.server, timeout: Number(opts.timeout) });
+    });
+  root
+    .command("check-zone")
+    .description("validate RFC 1035 zone files; exit 2 with file and line on the first problem")
+    .argument("<file...>", "zone files")
+    .option("--ttl <seconds>", "TTL for records before any $TTL", "5")
+    .exitOverride()
+    .action((files: string[], opts: { ttl: string }) => {
+      checkZone(files, Number(opts.ttl));
+    });
   return root;
 }
 
