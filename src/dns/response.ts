@@ -31,7 +31,7 @@ export function udpLimit(edns: Edns | null): number {
 /**
  * Encodes a response into `w` and returns a copy of its bytes. The question is echoed byte for byte from `msg`, so
  * the answer keeps the question's letter case. When the answer or authority section does not fit, whole RRsets are
- * left out and TC is set; additional records that do not fit are left out without TC (RFC 2181 section 9).
+ * left out and TC is set; additional RRsets that do not fit are left out whole, without TC (RFC 2181 section 9).
  */
 export function encodeResponse(
   w: MessageWriter,
@@ -125,16 +125,17 @@ function writeSets(w: MessageWriter, sets: readonly RrSet[], room: number): Writ
   return count === 0 ? NOTHING : { count, truncated: false };
 }
 
-/** Additional data is optional: each record that fits goes in, the rest is left out (RFC 2181 section 9). */
+/** Additional data is optional: an RRset that does not fit is left out whole, without TC (RFC 2181 section 9). */
 function writeAdditional(w: MessageWriter, sets: readonly RrSet[], room: number): number {
   let count = 0;
   for (const set of sets) {
+    const cp = w.checkpoint();
     for (const rr of set.records) {
-      const cp = w.checkpoint();
       w.record(rr);
-      if (w.pos > room) w.rollback(cp);
-      else count++;
+      if (w.pos > room) break;
     }
+    if (w.pos > room) w.rollback(cp);
+    else count += set.records.length;
   }
   return count;
 }

@@ -93,7 +93,7 @@ export function toSlice(obj: Obj): SliceInfo | undefined {
     });
   }
   const endpoints = (Array.isArray(obj.endpoints) ? obj.endpoints : [])
-    .map((ep: Obj) => toEndpoint(ep, addressType))
+    .map((ep: Obj) => toEndpoint(ep, addressType, ref.namespace))
     .filter(isDefined);
   return {
     namespace: ref.namespace,
@@ -105,7 +105,7 @@ export function toSlice(obj: Obj): SliceInfo | undefined {
   };
 }
 
-function toEndpoint(ep: Obj, addressType: string): EndpointInfo | undefined {
+function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointInfo | undefined {
   if (addressType === "FQDN") return undefined;
   const addresses: string[] = [];
   for (const a of Array.isArray(ep?.addresses) ? ep.addresses : []) {
@@ -115,8 +115,9 @@ function toEndpoint(ep: Obj, addressType: string): EndpointInfo | undefined {
   if (addresses.length === 0) return undefined;
   const c = ep.conditions ?? {};
   const ref = ep.targetRef;
-  const pod =
-    ref?.kind === "Pod" && typeof ref.name === "string" ? `${ref.namespace ?? ""}/${ref.name}` : undefined;
+  // ObjectReference.namespace is optional; hand-written slices often leave it out for a pod of their own namespace.
+  const podNamespace = typeof ref?.namespace === "string" && ref.namespace !== "" ? ref.namespace : namespace;
+  const pod = ref?.kind === "Pod" && typeof ref.name === "string" ? `${podNamespace}/${ref.name}` : undefined;
   return {
     addresses,
     hostname: typeof ep.hostname === "string" && ep.hostname !== "" ? ep.hostname : undefined,

@@ -90,27 +90,34 @@ function answerAny(node: ReadonlyMap<number, RrSet>, zone: Zone, synced: boolean
 
 /**
  * The name is an alias: the CNAME, followed within the snapshot while the target is ours (RFC 1034 section 4.3.2
- * step 3a). A target outside our zones is left to the resolver.
+ * step 3a). A target outside our zones is left to the resolver. A chain ending at a name of ours that does not
+ * exist, or lacks the type, is NXDOMAIN or NODATA with that zone's SOA (RFC 2308 sections 2.1 and 2.2).
  */
 function answerAlias(snap: Snapshot, first: RrSet, qtype: number): Outcome {
   const answer: RrSet[] = [first];
   let set = first;
   let rcode: number = Rcode.NOERROR;
+  let authority: readonly RrSet[] = NONE;
   for (let i = 0; i < MAX_CNAME_CHAIN; i++) {
     const target = (set.records[0] as { target: Fqdn }).target;
-    if (snap.zoneOf(target) === undefined) break;
+    const zone = snap.zoneOf(target);
+    if (zone === undefined) break;
     const node = snap.nodes.get(target);
     if (node === undefined) {
-      if (snap.synced) rcode = Rcode.NXDOMAIN;
+      if (snap.synced) {
+        rcode = Rcode.NXDOMAIN;
+        authority = [negativeSoa(zone)];
+      }
       break;
     }
     const next = node.get(QType.CNAME) ?? node.get(qtype);
+    if (next === undefined && snap.synced && qtype !== QType.ANY) authority = [negativeSoa(zone)];
     if (next === undefined || answer.includes(next)) break;
     answer.push(next);
     if (next.type !== QType.CNAME) break;
     set = next;
   }
-  return { rcode, authoritative: true, answer, authority: NONE, additional: NONE };
+  return { rcode, authoritative: true, answer, authority, additional: NONE };
 }
 
 /** Addresses of SRV, MX and NS targets held in the snapshot (RFC 2782 "Usage rules"; RFC 1035 section 3.3.9). */

@@ -42,6 +42,8 @@ export class ZoneStore {
   private serial = 0;
   private version = 0;
   private staticZones: readonly StaticZone[] = [];
+  /** The static zones as JSON: a reload of unchanged files must not move the serial. */
+  private staticFingerprint = "[]";
   private staticChanged = true;
   private readonly pendingSources = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -76,6 +78,9 @@ export class ZoneStore {
   }
 
   setStaticZones(zones: readonly StaticZone[]): void {
+    const fingerprint = JSON.stringify(zones);
+    if (fingerprint === this.staticFingerprint) return;
+    this.staticFingerprint = fingerprint;
     this.staticZones = zones;
     this.staticChanged = true;
     this.publishSoon();
@@ -119,9 +124,13 @@ export class ZoneStore {
   }
 
   private build(changed: boolean): Snapshot {
-    // RFC 1982 serials: seconds since the epoch, and always forward even for two changes in one second.
-    if (changed || this.serial === 0)
-      this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000)) >>> 0;
+    // RFC 1982 serials: seconds since the epoch, and always forward even for two changes in one second. Never
+    // behind a zone file's serial: a date-style serial (2025061801) is ahead of the clock, and a zone served at
+    // max(file, store) would keep the file's serial through every change.
+    if (changed || this.serial === 0) {
+      const fileSerials = this.staticZones.map((z) => z.soa?.serial ?? 0);
+      this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000), ...fileSerials) >>> 0;
+    }
     const builder = new SnapshotBuilder(this.opts.ttl);
     const fromFiles = new Map(this.staticZones.map((z) => [z.origin, z]));
     const apexes = new Set([...this.opts.zones, ...this.staticZones.map((z) => z.origin)]);
