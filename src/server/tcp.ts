@@ -63,7 +63,11 @@ function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpL
       const msg = pending.subarray(2, len + 2);
       pending = pending.subarray(len + 2);
       const out = handler.handle(msg, "tcp");
-      if (out !== null) writeFramed(socket, out);
+      // A client that pipelines without reading its answers is not read from until it catches up (RFC 7766 6.2.2).
+      if (out !== null && !writeFramed(socket, out) && !socket.isPaused()) {
+        socket.pause();
+        socket.once("drain", () => socket.resume());
+      }
     }
     clearTimeout(messageTimer);
     messageTimer =
@@ -71,9 +75,10 @@ function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpL
   });
 }
 
-function writeFramed(socket: net.Socket, msg: Buffer): void {
+/** Writes one length-prefixed message; false when the socket's buffer is full. */
+function writeFramed(socket: net.Socket, msg: Buffer): boolean {
   const framed = Buffer.allocUnsafe(msg.length + 2);
   framed.writeUInt16BE(msg.length, 0);
   msg.copy(framed, 2);
-  socket.write(framed);
+  return socket.write(framed);
 }
