@@ -24,6 +24,11 @@ export const DEFAULTS = {
   /** Seconds (RFC 7766 section 6.2.3 suggests a few seconds to tens of seconds). */
   tcpIdleTimeout: 10,
   tcpMaxConnections: 1000,
+  /** Seconds; 0 is off. */
+  slowStart: 0,
+  /** 0 is all. */
+  maxAnswers: 0,
+  shuffle: "on",
 } as const;
 
 export type KubeMode =
@@ -45,6 +50,14 @@ export interface ServeConfig {
   /** Seconds. */
   readonly tcpIdleTimeout: number;
   readonly tcpMaxConnections: number;
+  /** Seconds over which a newly ready endpoint's weight ramps up, for Services without the annotation; 0 is off. */
+  readonly slowStart: number;
+  /** Prefer same-zone endpoints for every Service. */
+  readonly preferSameZone: boolean;
+  /** Weighted random order of A/AAAA answers per query. */
+  readonly shuffle: boolean;
+  /** At most this many A/AAAA records per answer; 0 is all. */
+  readonly maxAnswers: number;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -163,6 +176,10 @@ export interface RawServeOptions {
   logFormat: "json" | "pretty";
   tcpIdleTimeout?: number;
   tcpMaxConnections?: number;
+  slowStart?: number;
+  preferSameZone?: boolean;
+  shuffle?: "on" | "off";
+  maxAnswers?: number;
 }
 
 /** Validates parsed flags. @throws StartupError with a one-line reason. */
@@ -192,6 +209,10 @@ export function toServeConfig(
     logFormat: raw.logFormat,
     tcpIdleTimeout: raw.tcpIdleTimeout ?? DEFAULTS.tcpIdleTimeout,
     tcpMaxConnections: raw.tcpMaxConnections ?? DEFAULTS.tcpMaxConnections,
+    slowStart: raw.slowStart ?? DEFAULTS.slowStart,
+    preferSameZone: raw.preferSameZone === true,
+    shuffle: (raw.shuffle ?? DEFAULTS.shuffle) === "on",
+    maxAnswers: raw.maxAnswers ?? DEFAULTS.maxAnswers,
   };
 }
 

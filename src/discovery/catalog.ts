@@ -1,30 +1,38 @@
 /**
- * The catalog: every Service, EndpointSlice and Pod podns knows, in slim form, and the records synthesised per
+ * The catalog: every Service, EndpointSlice, Pod and Node podns knows, in slim form, and the RRsets synthesised per
  * Service. A change re-synthesises only the Services it touches; `takeChanges` reports whether any served record
- * changed, which is what moves the SOA serial.
+ * changed, which is what moves the SOA serial. It also keeps the index from pod IP to topology zone that tells a
+ * querier's zone.
  */
-import type { Rr } from "../dns/records.js";
-import type { PodInfo, ServiceInfo, SliceInfo } from "./model.js";
+import type { RrSet } from "../dns/records.js";
+import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "./model.js";
 import { type SynthesisOptions, serviceRecords } from "./service-records.js";
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 interface ServiceEntry {
-  records: readonly Rr[];
-  /** The records in a comparable form, to tell a real change from a no-op update. */
+  sets: readonly RrSet[];
+  /** The RRsets in a comparable form, to tell a real change from a no-op update. */
   fingerprint: string;
+  /** When the last slow-start ramp ends, in milliseconds since the epoch. */
+  rampUntil: number | undefined;
 }
 
 export class Catalog {
   private readonly services = new Map<string, ServiceInfo>();
   /** Service key to its slices by slice name. */
   private readonly slicesByService = new Map<string, Map<string, SliceInfo>>();
-  /** Slice key to its Service key, to find the owner when a slice is deleted or relabelled. */
-  private readonly sliceOwner = new Map<string, string>();
+  /** Slice key to the slice, to find its owner when it is deleted or relabelled. */
+  private readonly slices = new Map<string, SliceInfo>();
   private readonly pods = new Map<string, PodInfo>();
-  /** Pod key to the Services whose slices name it, to re-weigh them when the pod changes. */
-  private readonly podServices = new Map<string, Set<string>>();
+  /** Pod key to the Services whose slices name it, with how many slices do. */
+  private readonly podServices = new Map<string, Map<string, number>>();
+  private readonly nodes = new Map<string, NodeInfo>();
+  /** Pod IP to its node's topology zone: the querier's zone when a pod asks. */
+  private readonly zoneByIp = new Map<string, string>();
   private readonly entries = new Map<string, ServiceEntry>();
+  /** Service key to (endpoint key to when podns first saw it ready). */
+  private readonly firstReady = new Map<string, Map<string, number>>();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly opts: SynthesisOptions) {}
@@ -49,80 +57,173 @@ export class Catalog {
       this.slicesByService.set(owner, slices);
     }
     slices.set(slice.name, slice);
-    this.sliceOwner.set(key(slice.namespace, slice.name), owner);
-    for (const ep of slice.endpoints) {
-      if (ep.pod === undefined) continue;
-      let set = this.podServices.get(ep.pod);
-      if (set === undefined) {
-        set = new Set();
-        this.podServices.set(ep.pod, set);
-      }
-      set.add(owner);
-    }
+    this.slices.set(key(slice.namespace, slice.name), slice);
+    this.countPods(slice, owner, 1);
     this.dirty.add(owner);
   }
 
   deleteSlice(namespace: string, name: string): void {
     const sk = key(namespace, name);
-    const owner = this.sliceOwner.get(sk);
-    if (owner === undefined) return;
-    this.sliceOwner.delete(sk);
-    const slices = this.slicesByService.get(owner);
-    slices?.delete(name);
-    if (slices?.size === 0) this.slicesByService.delete(owner);
+    const slice = this.slices.get(sk);
+    if (slice === undefined) return;
+    const owner = key(slice.namespace, slice.service);
+    this.slices.delete(sk);
+    this.countPods(slice, owner, -1);
+    const siblings = this.slicesByService.get(owner);
+    siblings?.delete(name);
+    if (siblings?.size === 0) this.slicesByService.delete(owner);
     this.dirty.add(owner);
+  }
+
+  private countPods(slice: SliceInfo, owner: string, delta: 1 | -1): void {
+    for (const ep of slice.endpoints) {
+      if (ep.pod === undefined) continue;
+      let owners = this.podServices.get(ep.pod);
+      if (owners === undefined) {
+        owners = new Map();
+        this.podServices.set(ep.pod, owners);
+      }
+      const n = (owners.get(owner) ?? 0) + delta;
+      if (n > 0) owners.set(owner, n);
+      else owners.delete(owner);
+      if (owners.size === 0) this.podServices.delete(ep.pod);
+    }
   }
 
   setPod(pod: PodInfo): void {
     const k = key(pod.namespace, pod.name);
     const before = this.pods.get(k);
     this.pods.set(k, pod);
-    if (before?.weight !== pod.weight) this.touchPod(k);
+    this.indexPodIps(before, pod);
+    if (
+      before === undefined ||
+      before.weight !== pod.weight ||
+      before.readySince !== pod.readySince ||
+      JSON.stringify(before.labels) !== JSON.stringify(pod.labels)
+    ) {
+      this.touchPod(k);
+    }
   }
 
   deletePod(namespace: string, name: string): void {
     const k = key(namespace, name);
-    if (this.pods.delete(k)) this.touchPod(k);
+    const before = this.pods.get(k);
+    if (before === undefined) return;
+    this.pods.delete(k);
+    this.indexPodIps(before, undefined);
+    this.touchPod(k);
+  }
+
+  setNode(node: NodeInfo): void {
+    const before = this.nodes.get(node.name);
+    this.nodes.set(node.name, node);
+    if (before?.zone !== node.zone) this.reindexNode(node.name);
+  }
+
+  deleteNode(name: string): void {
+    if (this.nodes.delete(name)) this.reindexNode(name);
+  }
+
+  /** The topology zone of a pod IP, or undefined when it is not a pod podns knows on a zoned node. */
+  zoneOfAddress(address: string): string | undefined {
+    return this.zoneByIp.get(address);
+  }
+
+  private indexPodIps(before: PodInfo | undefined, after: PodInfo | undefined): void {
+    for (const ip of before?.ips ?? []) this.zoneByIp.delete(ip);
+    const zone = after?.nodeName === undefined ? undefined : this.nodes.get(after.nodeName)?.zone;
+    if (zone !== undefined) for (const ip of after!.ips) this.zoneByIp.set(ip, zone);
+  }
+
+  /** A node's zone changed: rare, so a pass over the pods is fine. */
+  private reindexNode(name: string): void {
+    for (const pod of this.pods.values()) if (pod.nodeName === name) this.indexPodIps(pod, pod);
   }
 
   private touchPod(k: string): void {
-    const owners = this.podServices.get(k);
-    if (owners === undefined) return;
-    for (const owner of owners) this.dirty.add(owner);
-    if (!this.pods.has(k)) this.podServices.delete(k);
+    for (const owner of this.podServices.get(k)?.keys() ?? []) this.dirty.add(owner);
+  }
+
+  /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
+  touchRamping(now: number): boolean {
+    let any = false;
+    for (const [k, entry] of this.entries) {
+      if (entry.rampUntil !== undefined && entry.rampUntil > now - 1000) {
+        this.dirty.add(k);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** True while any Service's slow-start ramp runs. */
+  get ramping(): boolean {
+    for (const entry of this.entries.values()) if (entry.rampUntil !== undefined) return true;
+    return false;
   }
 
   /** Re-synthesises the Services touched since the last call; true when any served record changed. */
-  takeChanges(): boolean {
+  takeChanges(now = Date.now()): boolean {
     let changed = false;
-    const lookup = (k: string) => this.pods.get(k);
     for (const k of this.dirty) {
-      const svc = this.services.get(k);
-      const records = svc
-        ? serviceRecords(svc, [...(this.slicesByService.get(k)?.values() ?? [])], lookup, this.opts)
-        : [];
-      const before = this.entries.get(k);
-      if (records.length === 0) {
-        if (before !== undefined) changed = true;
-        this.entries.delete(k);
-        continue;
-      }
-      const fingerprint = JSON.stringify(records);
-      if (before?.fingerprint === fingerprint) continue;
-      this.entries.set(k, { records, fingerprint });
-      changed = true;
+      if (this.synthesise(k, now)) changed = true;
     }
     this.dirty.clear();
     return changed;
   }
 
-  /** The synthesised records, one array per Service. */
-  *recordGroups(): Iterable<readonly Rr[]> {
-    for (const entry of this.entries.values()) yield entry.records;
+  private synthesise(k: string, now: number): boolean {
+    const svc = this.services.get(k);
+    const before = this.entries.get(k);
+    if (svc === undefined) {
+      this.entries.delete(k);
+      this.firstReady.delete(k);
+      return before !== undefined;
+    }
+    const seenBefore = this.firstReady.get(k);
+    const seen = new Map<string, number>();
+    const ctx = {
+      now,
+      pod: (podKey: string) => this.pods.get(podKey),
+      firstReady: (epKey: string) => {
+        const at = seenBefore?.get(epKey) ?? now;
+        seen.set(epKey, at);
+        return at;
+      },
+    };
+    const result = serviceRecords(svc, [...(this.slicesByService.get(k)?.values() ?? [])], ctx, this.opts);
+    this.firstReady.set(k, seen);
+    const rampUntil = result.rampUntil !== undefined && result.rampUntil > now ? result.rampUntil : undefined;
+    if (result.sets.length === 0) {
+      this.entries.delete(k);
+      return before !== undefined;
+    }
+    const fingerprint = JSON.stringify(result.sets, replacer);
+    if (before?.fingerprint === fingerprint) {
+      before.rampUntil = rampUntil;
+      return false;
+    }
+    this.entries.set(k, { sets: result.sets, fingerprint, rampUntil });
+    return true;
+  }
+
+  /** The synthesised RRsets, one array per Service. */
+  *rrsetGroups(): Iterable<readonly RrSet[]> {
+    for (const entry of this.entries.values()) yield entry.sets;
   }
 
   /** Counts for metrics: objects held by kind. */
-  counts(): { services: number; endpointSlices: number; pods: number } {
-    return { services: this.services.size, endpointSlices: this.sliceOwner.size, pods: this.pods.size };
+  counts(): { services: number; endpointSlices: number; pods: number; nodes: number } {
+    return {
+      services: this.services.size,
+      endpointSlices: this.slices.size,
+      pods: this.pods.size,
+      nodes: this.nodes.size,
+    };
   }
+}
+
+/** Zone variants are Maps, which JSON.stringify would write as `{}`. */
+function replacer(_key: string, value: unknown): unknown {
+  return value instanceof Map ? [...value] : value;
 }

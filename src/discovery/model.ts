@@ -1,3 +1,5 @@
+import type { TrafficSplit } from "./traffic-split.js";
+
 /**
  * The slim records podns keeps of Kubernetes objects: only the fields that shape DNS answers, converted once when an
  * event arrives (see k8s/convert.ts). Every extra field here costs memory for every object in the cluster.
@@ -26,6 +28,12 @@ export interface ServiceInfo {
   /** `spec.publishNotReadyAddresses`. */
   readonly publishNotReady: boolean;
   readonly ports: readonly ServicePort[];
+  /** Annotation `podns.io/traffic-split`, parsed; undefined when absent or invalid. */
+  readonly trafficSplit: TrafficSplit | undefined;
+  /** Annotation `podns.io/slow-start` in seconds; undefined when absent or invalid (the `--slow-start` default applies). */
+  readonly slowStart: number | undefined;
+  /** `spec.trafficDistribution: PreferClose` or annotation `service.kubernetes.io/topology-mode: Auto`. */
+  readonly preferClose: boolean;
 }
 
 /** discovery.k8s.io/v1 EndpointPort. An unnamed port has name "". */
@@ -45,6 +53,8 @@ export interface EndpointInfo {
   readonly terminating: boolean;
   readonly nodeName: string | undefined;
   readonly zone: string | undefined;
+  /** `hints.forZones[].name`: the zones this endpoint should serve; undefined without hints. */
+  readonly forZones: readonly string[] | undefined;
   /** `targetRef` of kind Pod, as `namespace/name`. */
   readonly pod: string | undefined;
 }
@@ -59,10 +69,25 @@ export interface SliceInfo {
   readonly endpoints: readonly EndpointInfo[];
 }
 
-/** core/v1 Pod, only what weights need. */
+/** core/v1 Pod, only what weights and zone preference need. */
 export interface PodInfo {
   readonly namespace: string;
   readonly name: string;
   /** Annotation `podns.io/weight`, validated (0..65535); undefined when absent or invalid. */
   readonly weight: number | undefined;
+  /** `metadata.labels`, for traffic splits. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Milliseconds since the epoch: `lastTransitionTime` of the Ready condition when it is True. */
+  readonly readySince: number | undefined;
+  /** `status.podIPs` (or `status.podIP`), canonical: finds the topology zone of a querier. */
+  readonly ips: readonly string[];
+  /** `spec.nodeName`. */
+  readonly nodeName: string | undefined;
+}
+
+/** core/v1 Node: only its name and topology zone. */
+export interface NodeInfo {
+  readonly name: string;
+  /** Label `topology.kubernetes.io/zone`. */
+  readonly zone: string | undefined;
 }

@@ -63,4 +63,10 @@ export interface RrSet {
   readonly name: Fqdn;
   readonly type: number;
   readonly records: readonly Rr[];
+  /** Relative weights, parallel to `records`: A/AAAA answers are put in weighted random order per query. */
+  readonly weights?: readonly number[];
+  /** Records `[0, preferred)` serve the querier's topology zone: they come first, each group in weighted order. */
+  readonly preferred?: number;
+  /** The RRset as a querier in a given topology zone should see it (SRV priorities, A/AAAA order). */
+  readonly byZone?: ReadonlyMap<string, RrSet>;
 }

@@ -7,16 +7,28 @@
 import type {
   EndpointInfo,
   EndpointPort,
+  NodeInfo,
   PodInfo,
   ServiceInfo,
   ServicePort,
   SliceInfo,
 } from "../discovery/model.js";
+import {
+  parseTrafficSplit,
+  TRAFFIC_SPLIT_ANNOTATION,
+  type TrafficSplit,
+} from "../discovery/traffic-split.js";
 import { parseWeightAnnotation } from "../discovery/weights.js";
 import { canonicalAddress } from "../dns/address.js";
 
 /** The annotation that sets a pod's relative weight. */
 export const WEIGHT_ANNOTATION = "podns.io/weight";
+/** Service annotation: seconds over which a newly ready endpoint's weight ramps from 10% to 100%. */
+export const SLOW_START_ANNOTATION = "podns.io/slow-start";
+/** The Service annotation of Kubernetes topology-aware routing (before `spec.trafficDistribution`). */
+export const TOPOLOGY_MODE_ANNOTATION = "service.kubernetes.io/topology-mode";
+/** The Node label naming its topology zone. */
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
 /** The label linking an EndpointSlice to its Service (discovery.k8s.io/v1). */
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -38,7 +50,7 @@ export function refOf(obj: Obj): ObjectRef | undefined {
   return { namespace, name };
 }
 
-export function toService(obj: Obj): ServiceInfo | undefined {
+export function toService(obj: Obj, warn: Warn): ServiceInfo | undefined {
   const ref = refOf(obj);
   const spec = obj?.spec;
   if (ref === undefined || spec === undefined || spec === null) return undefined;
@@ -59,7 +71,35 @@ export function toService(obj: Obj): ServiceInfo | undefined {
       spec.selector !== undefined && spec.selector !== null && Object.keys(spec.selector).length > 0,
     publishNotReady: spec.publishNotReadyAddresses === true,
     ports: (Array.isArray(spec.ports) ? spec.ports : []).map(toServicePort).filter(isDefined),
+    trafficSplit: trafficSplitOf(obj, ref, warn),
+    slowStart: slowStartOf(obj, ref, warn),
+    preferClose:
+      spec.trafficDistribution === "PreferClose" ||
+      obj.metadata?.annotations?.[TOPOLOGY_MODE_ANNOTATION] === "Auto",
   };
+}
+
+function trafficSplitOf(obj: Obj, ref: ObjectRef, warn: Warn): TrafficSplit | undefined {
+  const raw = obj.metadata?.annotations?.[TRAFFIC_SPLIT_ANNOTATION];
+  if (raw === undefined) return undefined;
+  const parsed = typeof raw === "string" ? parseTrafficSplit(raw) : "not a string";
+  if (typeof parsed !== "string") return parsed;
+  warn(
+    `Service/${ref.namespace}/${ref.name}/${TRAFFIC_SPLIT_ANNOTATION}/${raw}`,
+    `service ${ref.namespace}/${ref.name}: ignoring ${TRAFFIC_SPLIT_ANNOTATION}: ${parsed}; equal weights apply`,
+  );
+  return undefined;
+}
+
+function slowStartOf(obj: Obj, ref: ObjectRef, warn: Warn): number | undefined {
+  const raw = obj.metadata?.annotations?.[SLOW_START_ANNOTATION];
+  if (raw === undefined) return undefined;
+  if (typeof raw === "string" && /^\s*\d{1,6}\s*$/.test(raw)) return Number(raw);
+  warn(
+    `Service/${ref.namespace}/${ref.name}/${SLOW_START_ANNOTATION}/${raw}`,
+    `service ${ref.namespace}/${ref.name}: ignoring ${SLOW_START_ANNOTATION}=${JSON.stringify(raw)}: not whole seconds`,
+  );
+  return undefined;
 }
 
 function toServicePort(p: Obj): ServicePort | undefined {
@@ -126,6 +166,9 @@ function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointIn
     terminating: c.terminating === true,
     nodeName: typeof ep.nodeName === "string" ? ep.nodeName : undefined,
     zone: typeof ep.zone === "string" ? ep.zone : undefined,
+    forZones: Array.isArray(ep.hints?.forZones)
+      ? ep.hints.forZones.map((z: Obj) => z?.name).filter((z: unknown) => typeof z === "string")
+      : undefined,
     pod,
   };
 }
@@ -141,7 +184,45 @@ export function toPod(obj: Obj, warn: Warn): PodInfo | undefined {
       `pod ${ref.namespace}/${ref.name}: ignoring ${WEIGHT_ANNOTATION}=${JSON.stringify(raw)}: not an integer 0-65535`,
     );
   }
-  return { namespace: ref.namespace, name: ref.name, weight };
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) if (typeof v === "string") labels[k] = v;
+  return {
+    namespace: ref.namespace,
+    name: ref.name,
+    weight,
+    labels,
+    readySince: readySinceOf(obj.status?.conditions),
+    ips: podIps(obj.status),
+    nodeName: typeof obj.spec?.nodeName === "string" ? obj.spec.nodeName : undefined,
+  };
+}
+
+/** `lastTransitionTime` of a True Ready condition: a Date in client-node models, an RFC 3339 string in JSON. */
+function readySinceOf(conditions: unknown): number | undefined {
+  if (!Array.isArray(conditions)) return undefined;
+  const ready = conditions.find((c: Obj) => c?.type === "Ready");
+  if (ready?.status !== "True" || ready.lastTransitionTime === undefined) return undefined;
+  const ms = new Date(ready.lastTransitionTime).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function podIps(status: Obj): string[] {
+  const raw: unknown[] = Array.isArray(status?.podIPs)
+    ? status.podIPs.map((p: Obj) => p?.ip)
+    : [status?.podIP];
+  const ips: string[] = [];
+  for (const ip of raw) {
+    const canonical = typeof ip === "string" ? canonicalAddress(ip) : undefined;
+    if (canonical !== undefined && !ips.includes(canonical)) ips.push(canonical);
+  }
+  return ips;
+}
+
+export function toNode(obj: Obj): NodeInfo | undefined {
+  const ref = refOf(obj);
+  if (ref === undefined) return undefined;
+  const zone = obj.metadata?.labels?.[ZONE_LABEL];
+  return { name: ref.name, zone: typeof zone === "string" && zone !== "" ? zone : undefined };
 }
 
 function isDefined<T>(v: T | undefined): v is T {

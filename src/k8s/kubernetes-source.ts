@@ -1,13 +1,13 @@
 /**
- * The live source: informers on Services (core/v1), EndpointSlices (discovery.k8s.io/v1) and Pods (core/v1) feed
+ * The live source: informers on Services, Pods and Nodes (core/v1) and EndpointSlices (discovery.k8s.io/v1) feed
  * the catalog; every event schedules a coalesced rebuild of the snapshot.
  */
 import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Catalog } from "../discovery/catalog.js";
-import type { PodInfo, ServiceInfo, SliceInfo } from "../discovery/model.js";
+import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "../discovery/model.js";
 import type { ZoneStore } from "../zone/store.js";
-import { toPod, toService, toSlice, type Warn } from "./convert.js";
+import { toNode, toPod, toService, toSlice, type Warn } from "./convert.js";
 import { type BackoffPolicy, type InformerEvents, SupervisedInformer } from "./informer.js";
 
 export interface SourceObserver {
@@ -54,7 +54,7 @@ export class KubernetesSource {
         kind: "Service",
         path: "/api/v1/services",
         list: () => core.listServiceForAllNamespaces(),
-        convert: toService,
+        convert: (o) => toService(o, warn),
       },
       kc,
       events(
@@ -94,7 +94,18 @@ export class KubernetesSource {
       log,
       backoff,
     );
-    this.informers.push(services, slices, pods);
+    // Nodes carry the topology zone that tells which zone a querying pod is in; only name and zone are kept.
+    const nodes = new SupervisedInformer<NodeInfo>(
+      { kind: "Node", path: "/api/v1/nodes", list: () => core.listNode(), convert: toNode },
+      kc,
+      events(
+        (n) => catalog.setNode(n),
+        (_ns, n) => catalog.deleteNode(n),
+      ),
+      log,
+      backoff,
+    );
+    this.informers.push(services, slices, pods, nodes);
   }
 
   /** Starts every informer; the store counts as synced once all have listed. */

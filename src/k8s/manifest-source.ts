@@ -12,9 +12,11 @@ import { StartupError } from "../config/errors.js";
 import type { Catalog } from "../discovery/catalog.js";
 import type { StaticZone, ZoneStore } from "../zone/store.js";
 import { loadZoneFile, ZoneFileError } from "../zone/zonefile.js";
-import { toPod, toService, toSlice, type Warn } from "./convert.js";
+import { toNode, toPod, toService, toSlice, type Warn } from "./convert.js";
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+/** The kinds podns reads from manifests; others (Deployments, ConfigMaps, ...) are skipped. */
+const KINDS = ["Service", "EndpointSlice", "Pod", "Node"];
 const ZONE = /\.zone$/i;
 /** Milliseconds of quiet after a file event before re-reading, so an editor's save is read once. */
 const SETTLE_MS = 100;
@@ -95,7 +97,7 @@ export class FileSource {
 
   private set(obj: Obj): void {
     if (obj.kind === "Service") {
-      const svc = toService(obj);
+      const svc = toService(obj, this.warn);
       if (svc) this.catalog.setService(svc);
     } else if (obj.kind === "EndpointSlice") {
       const slice = toSlice(obj);
@@ -103,6 +105,9 @@ export class FileSource {
     } else if (obj.kind === "Pod") {
       const pod = toPod(obj, this.warn);
       if (pod) this.catalog.setPod(pod);
+    } else if (obj.kind === "Node") {
+      const node = toNode(obj);
+      if (node) this.catalog.setNode(node);
     }
   }
 
@@ -111,6 +116,7 @@ export class FileSource {
     if (obj.kind === "Service") this.catalog.deleteService(namespace, name);
     else if (obj.kind === "EndpointSlice") this.catalog.deleteSlice(namespace, name);
     else if (obj.kind === "Pod") this.catalog.deletePod(namespace, name);
+    else if (obj.kind === "Node") this.catalog.deleteNode(name);
   }
 }
 
@@ -152,7 +158,7 @@ function expand(paths: readonly string[]): string[] {
   return files;
 }
 
-/** Every Service, EndpointSlice and Pod in a manifest file, Lists flattened, namespace defaulted to "default". */
+/** Every Service, EndpointSlice, Pod and Node in a manifest file, Lists flattened, namespace defaulted to "default". */
 export function readManifest(file: string): Obj[] {
   const text = readFileSync(file, "utf8");
   const out: Obj[] = [];
@@ -168,10 +174,10 @@ export function readManifest(file: string): Obj[] {
     }
     const items = value.kind.endsWith("List") && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) {
-      if (!["Service", "EndpointSlice", "Pod"].includes(item?.kind)) continue;
+      if (!KINDS.includes(item?.kind)) continue;
       if (typeof item.metadata?.name !== "string")
         throw new StartupError(`${item.kind} has no metadata.name`, file, line);
-      item.metadata.namespace ??= "default";
+      if (item.kind !== "Node") item.metadata.namespace ??= "default";
       out.push(item);
     }
   }

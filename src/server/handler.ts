@@ -1,15 +1,19 @@
 /**
  * The per-query path: decode, look up, encode. Encoded responses are cached per snapshot, keyed by what changes
- * their bytes (qname, qtype, qclass, size limit, EDNS and DO); a hit costs one copy and a few patched bytes.
+ * their bytes (qname, qtype, qclass, size limit, EDNS and DO, the querier's topology zone); a hit costs one copy and
+ * a few patched bytes. A/AAAA answers are cached as fixed-size record blocks and put in weighted random order per
+ * query by copying blocks, never by encoding again.
  * dns2's codec is deliberately not used here: measured on this hardware it parses about 28k queries/s and encodes
- * about 500 ten-record responses/s, far below the socket's rate (see /work/shared/FACTS.md and BENCHMARKS.md).
+ * about 500 ten-record responses/s, far below the socket's rate (FACTS.md, BENCHMARKS.md).
  */
 import { LRUCache } from "lru-cache";
-import { Flag, Rcode } from "../dns/constants.js";
+import { Flag, QType, Rcode } from "../dns/constants.js";
 import { decodeQuery, type Query } from "../dns/query.js";
+import type { RrSet } from "../dns/records.js";
 import { encodeError, encodeResponse, MAX_TCP_MESSAGE, udpLimit } from "../dns/response.js";
+import { type Random, weightedOrder } from "../dns/shuffle.js";
 import { MessageWriter } from "../dns/writer.js";
-import { lookup } from "../zone/lookup.js";
+import { lookup, type Outcome } from "../zone/lookup.js";
 import type { ZoneStore } from "../zone/store.js";
 
 export type Transport = "udp" | "tcp";
@@ -20,30 +24,58 @@ export interface QueryObserver {
   dropped(reason: "malformed" | "response" | "internal"): void;
 }
 
+export interface AnswerPolicy {
+  /** Put A/AAAA answers in weighted random order per query (`--shuffle on`). */
+  readonly shuffle: boolean;
+  /** At most this many A/AAAA records per answer, a weighted sample; 0 is all (`--max-answers`). */
+  readonly maxAnswers: number;
+  /** Uniform numbers in [0, 1); tests pass a seeded generator. */
+  readonly random?: Random;
+}
+
 /** Cached responses per snapshot; 10,000 entries of at most 1,232 bytes (UDP) is about 12 MB at worst. */
 const CACHE_ENTRIES = 10_000;
+/** Wire size of an A and an AAAA record whose owner is a pointer to the question (RFC 1035 section 4.1.3). */
+const BLOCK_SIZE: Record<number, number> = { [QType.A]: 16, [QType.AAAA]: 28 };
+
+interface Cached {
+  readonly bytes: Buffer;
+  /** The answer's records as blocks to reorder, when the answer is one weighted A/AAAA RRset. */
+  readonly blocks?: {
+    readonly start: number;
+    readonly size: number;
+    readonly weights: readonly number[];
+    readonly preferred: number;
+  };
+}
 
 export class QueryHandler {
   private readonly writer = new MessageWriter();
-  private readonly cache = new LRUCache<string, Buffer>({ max: CACHE_ENTRIES });
+  private readonly cache = new LRUCache<string, Cached>({ max: CACHE_ENTRIES });
   private cacheVersion = -1;
+  private readonly order: number[] = [];
+  private keys = new Float64Array(64);
+  private readonly random: Random;
 
   constructor(
     private readonly store: ZoneStore,
     private readonly observer: QueryObserver,
-  ) {}
+    private readonly policy: AnswerPolicy = { shuffle: true, maxAnswers: 0 },
+  ) {
+    this.random = policy.random ?? Math.random;
+  }
 
-  /** Answers one message; null means send nothing. Never throws. */
-  handle(msg: Buffer, transport: Transport): Buffer | null {
+  /** Answers one message from `client` (its IP address); null means send nothing. Never throws. */
+  handle(msg: Buffer, transport: Transport, client = ""): Buffer | null {
     try {
-      return this.answer(msg, transport);
+      return this.answer(msg, transport, client);
     } catch {
       this.observer.dropped("internal");
       return null;
     }
   }
 
-  private answer(msg: Buffer, transport: Transport): Buffer | null {
+  private answer(msg: Buffer, transport: Transport, client: string): Buffer | null {
     const decoded = decodeQuery(msg);
     if (decoded.kind === "drop") {
       this.observer.dropped(msg.length < 12 ? "malformed" : "response");
@@ -61,35 +93,92 @@ export class QueryHandler {
       this.cache.clear();
       this.cacheVersion = snap.version;
     }
+    // The querier's zone: from EDNS Client Subnet (RFC 7871) when present, else from the source address.
+    const zone = snap.zoneAware
+      ? ((query.edns?.clientSubnet !== undefined
+          ? snap.clients.zoneOfAddress(query.edns.clientSubnet)
+          : undefined) ?? snap.clients.zoneOfAddress(client))
+      : undefined;
     const limit = transport === "udp" ? udpLimit(query.edns) : MAX_TCP_MESSAGE;
-    const key = cacheKey(query, limit);
-    const cached = this.cache.get(key);
-    if (cached !== undefined) {
-      const out = patch(cached, msg, query);
-      this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, true);
-      return out;
+    const key = cacheKey(query, limit, zone);
+    let cached = this.cache.get(key);
+    const hit = cached !== undefined;
+    if (cached === undefined) {
+      const outcome = lookup(snap, query.qname, query.qtype, query.qclass, zone);
+      const bytes = encodeResponse(this.writer, msg, query, outcome, limit);
+      cached = { bytes, blocks: this.blocksOf(outcome, bytes, query) };
+      // SERVFAIL before sync is not cached: the next snapshot will answer it.
+      if (outcome.rcode !== Rcode.SERVFAIL) this.cache.set(key, cached);
     }
-    const outcome = lookup(snap, query.qname, query.qtype, query.qclass);
-    const out = encodeResponse(this.writer, msg, query, outcome, limit);
-    // SERVFAIL before sync is not cached: the next snapshot will answer it.
-    if (outcome.rcode !== Rcode.SERVFAIL) this.cache.set(key, Buffer.from(out));
-    this.observer.observe(query.qtype, outcome.rcode, transport, out.length, false);
+    const out =
+      cached.blocks === undefined ? patch(cached.bytes, msg, query) : this.arrange(cached, msg, query);
+    this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, hit);
     return out;
+  }
+
+  /**
+   * Where the answer's record blocks are, when they can be reordered by copying: one A/AAAA RRset at the qname,
+   * every record written as a pointer to the question plus fixed fields, and the policy asks for reordering.
+   */
+  private blocksOf(outcome: Outcome, bytes: Buffer, q: Query): Cached["blocks"] {
+    if (!this.policy.shuffle && this.policy.maxAnswers === 0) return undefined;
+    if (outcome.answer.length !== 1 || (bytes[2]! & 0x02) !== 0) return undefined;
+    const set: RrSet = outcome.answer[0]!;
+    const size = BLOCK_SIZE[set.type];
+    const n = set.records.length;
+    if (size === undefined || n < 2 || bytes.readUInt16BE(6) !== n) return undefined;
+    const start = q.questionEnd;
+    for (let i = 0; i < n; i++) {
+      if (bytes.readUInt16BE(start + i * size) !== 0xc00c) return undefined;
+    }
+    const weights = set.weights ?? set.records.map(() => 1);
+    return { start, size, weights, preferred: set.preferred ?? 0 };
+  }
+
+  /** The answer's blocks in weighted random order, cut to `maxAnswers`, around the cached header and question. */
+  private arrange(cached: Cached, msg: Buffer, q: Query): Buffer {
+    const { bytes } = cached;
+    const { start, size, weights, preferred } = cached.blocks!;
+    const n = weights.length;
+    const k = this.policy.maxAnswers > 0 ? Math.min(n, this.policy.maxAnswers) : n;
+    if (this.keys.length < n) this.keys = new Float64Array(n * 2);
+    const order = this.policy.shuffle
+      ? weightedOrder(weights, this.random, this.order, this.keys, preferred)
+      : identity(this.order, n);
+    const out = Buffer.allocUnsafe(bytes.length - (n - k) * size);
+    bytes.copy(out, 0, 0, start);
+    for (let i = 0; i < k; i++)
+      bytes.copy(out, start + i * size, start + order[i]! * size, start + (order[i]! + 1) * size);
+    bytes.copy(out, start + k * size, start + n * size);
+    out.writeUInt16BE(k, 6);
+    return patch(out, msg, q, false);
   }
 }
 
-function cacheKey(q: Query, limit: number): string {
-  const edns = q.edns === null ? 0 : q.edns.dnssecOk ? 2 : 1;
-  return `${q.qtype}/${q.qclass}/${limit}/${edns}/${q.qname}`;
+function identity(order: number[], n: number): number[] {
+  order.length = n;
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order;
 }
 
-/** A cached response for this query: its ID, its RD and CD bits, and its question bytes (the letter case). */
-function patch(cached: Buffer, msg: Buffer, q: Query): Buffer {
-  const out = Buffer.allocUnsafe(cached.length);
-  cached.copy(out);
+function cacheKey(q: Query, limit: number, zone: string | undefined): string {
+  const edns = q.edns === null ? 0 : q.edns.dnssecOk ? 2 : 1;
+  return `${q.qtype}/${q.qclass}/${limit}/${edns}/${zone ?? ""}/${q.qname}`;
+}
+
+/**
+ * A response for this query: its ID, its RD and CD bits, and its question bytes (the letter case). Copies `base`
+ * first unless it is already a fresh buffer.
+ */
+function patch(base: Buffer, msg: Buffer, q: Query, copy = true): Buffer {
+  let out = base;
+  if (copy) {
+    out = Buffer.allocUnsafe(base.length);
+    base.copy(out);
+  }
   out.writeUInt16BE(q.id, 0);
   const keep = Flag.RD | Flag.CD;
-  out.writeUInt16BE((cached.readUInt16BE(2) & ~keep) | (q.flags & keep), 2);
+  out.writeUInt16BE((base.readUInt16BE(2) & ~keep) | (q.flags & keep), 2);
   msg.copy(out, 12, 12, q.questionEnd);
   return out;
 }

@@ -9,6 +9,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ServeConfig } from "../config/serve-config.js";
 import { Catalog } from "../discovery/catalog.js";
+import type { Random } from "../dns/shuffle.js";
 import { listenHttp } from "../http/http-server.js";
 import { Metrics } from "../http/metrics.js";
 import type { Warn } from "../k8s/convert.js";
@@ -24,6 +25,8 @@ import { listenUdp } from "./udp.js";
 export interface PodnsOptions {
   /** Restart policy of the informers; tests shorten it. */
   readonly backoff?: BackoffPolicy;
+  /** Source of randomness for answer order; tests seed it. */
+  readonly random?: Random;
 }
 
 export class Podns {
@@ -44,15 +47,26 @@ export class Podns {
     private readonly options: PodnsOptions = {},
   ) {
     const forward = config.zones.filter((z) => !isReverse(z));
-    this.catalog = new Catalog({ zones: forward, ttl: config.ttl, clusterIp: config.clusterIp });
+    this.catalog = new Catalog({
+      zones: forward,
+      ttl: config.ttl,
+      clusterIp: config.clusterIp,
+      slowStart: config.slowStart,
+      preferSameZone: config.preferSameZone,
+    });
     this.store = new ZoneStore({ zones: config.zones, ttl: config.ttl }, this.catalog);
-    this.handler = new QueryHandler(this.store, this.metrics);
+    this.handler = new QueryHandler(this.store, this.metrics, {
+      shuffle: config.shuffle,
+      maxAnswers: config.maxAnswers,
+      random: options.random,
+    });
     this.store.onPublish((info) => {
       this.metrics.serial.set(info.serial);
       const counts = this.catalog.counts();
       this.metrics.objects.labels("Service").set(counts.services);
       this.metrics.objects.labels("EndpointSlice").set(counts.endpointSlices);
       this.metrics.objects.labels("Pod").set(counts.pods);
+      this.metrics.objects.labels("Node").set(counts.nodes);
     });
   }
 

@@ -62,7 +62,7 @@ function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpL
       if (pending.length < len + 2) break;
       const msg = pending.subarray(2, len + 2);
       pending = pending.subarray(len + 2);
-      const out = handler.handle(msg, "tcp");
+      const out = handler.handle(msg, "tcp", socket.remoteAddress);
       // A client that pipelines without reading its answers is not read from until it catches up (RFC 7766 6.2.2).
       if (out !== null && !writeFramed(socket, out) && !socket.isPaused()) {
         socket.pause();

@@ -10,7 +10,7 @@ export async function listenUdp(addr: ListenAddress, handler: QueryHandler): Pro
     ipv6Only: isIPv6(addr.host),
   });
   socket.on("message", (msg, rinfo) => {
-    const out = handler.handle(msg, "udp");
+    const out = handler.handle(msg, "udp", rinfo.address);
     // A send error (an unreachable client, a full buffer) concerns one datagram; DNS clients retry.
     if (out !== null) socket.send(out, rinfo.port, rinfo.address, ignore);
   });

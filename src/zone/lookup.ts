@@ -26,7 +26,17 @@ function refusal(rcode: number): Outcome {
   return { rcode, authoritative: false, answer: NONE, authority: NONE, additional: NONE };
 }
 
-export function lookup(snap: Snapshot, qname: Fqdn, qtype: number, qclass: number): Outcome {
+/**
+ * Answers one question. `clientZone` is the querier's topology zone when known: RRsets with zone variants answer
+ * with the variant for that zone.
+ */
+export function lookup(
+  snap: Snapshot,
+  qname: Fqdn,
+  qtype: number,
+  qclass: number,
+  clientZone?: string,
+): Outcome {
   if (qclass !== QClass.IN && qclass !== QClass.ANY) return REFUSED;
   const zone = snap.zoneOf(qname);
   if (zone === undefined) return REFUSED;
@@ -36,8 +46,9 @@ export function lookup(snap: Snapshot, qname: Fqdn, qtype: number, qclass: numbe
   const cname = node.get(QType.CNAME);
   if (cname !== undefined && qtype !== QType.CNAME) return answerAlias(snap, cname, qtype);
   if (qtype === QType.ANY) return answerAny(node, zone, snap.synced);
-  const set = node.get(qtype);
-  if (set === undefined) return snap.synced ? answerNoData(zone) : SERVFAIL;
+  const stored = node.get(qtype);
+  if (stored === undefined) return snap.synced ? answerNoData(zone) : SERVFAIL;
+  const set = (clientZone !== undefined ? stored.byZone?.get(clientZone) : undefined) ?? stored;
   return {
     rcode: Rcode.NOERROR,
     authoritative: true,

@@ -16,6 +16,13 @@ export interface Zone {
 /** RRsets of one owner name, by type. An empty map is an empty non-terminal (RFC 8020 section 2). */
 export type NameNode = ReadonlyMap<number, RrSet>;
 
+/** Tells the topology zone of a querier's address (a pod IP podns knows). */
+export interface ClientZones {
+  zoneOfAddress(address: string): string | undefined;
+}
+
+const NO_CLIENT_ZONES: ClientZones = { zoneOfAddress: () => undefined };
+
 export class Snapshot {
   constructor(
     readonly zones: ReadonlyMap<Fqdn, Zone>,
@@ -24,6 +31,9 @@ export class Snapshot {
     readonly synced: boolean,
     /** Monotonic build number, distinct from the SOA serial; caches key on it. */
     readonly version: number,
+    /** True when some RRset has topology-zone variants: only then is the querier's zone worth finding. */
+    readonly zoneAware = false,
+    readonly clients: ClientZones = NO_CLIENT_ZONES,
   ) {}
 
   /** The closest enclosing served zone of `name`, or undefined when podns is not authoritative for it. */
@@ -84,38 +94,62 @@ export class SnapshotBuilder {
   add(records: readonly Rr[]): this {
     this.batch++;
     for (const rr of records) {
-      if (!this.inZone(rr.name)) {
-        this.dropped++;
-        continue;
-      }
-      let byType = this.sets.get(rr.name);
-      if (byType === undefined) {
-        byType = new Map();
-        this.sets.set(rr.name, byType);
-      }
-      const pending = byType.get(rr.type);
-      if (pending === undefined) byType.set(rr.type, { list: [rr], batch: this.batch, merged: false });
-      else {
-        pending.list.push(rr);
-        if (pending.batch !== this.batch) pending.merged = true;
-      }
+      const pending = this.pending(rr.name, rr.type);
+      if (pending === undefined) continue;
+      pending.list.push(rr);
     }
     return this;
   }
 
+  /**
+   * Adds one source's whole RRsets. One that no other source shares is served as given, with its weights and
+   * zone variants; one that is shared is merged into a plain RRset.
+   */
+  addSets(sets: readonly RrSet[]): this {
+    this.batch++;
+    for (const set of sets) {
+      const pending = this.pending(set.name, set.type);
+      if (pending === undefined) continue;
+      if (pending.list.length === 0) pending.set = set;
+      pending.list.push(...set.records);
+    }
+    return this;
+  }
+
+  private pending(name: Fqdn, type: number): Pending | undefined {
+    if (!this.inZone(name)) {
+      this.dropped++;
+      return undefined;
+    }
+    let byType = this.sets.get(name);
+    if (byType === undefined) {
+      byType = new Map();
+      this.sets.set(name, byType);
+    }
+    let pending = byType.get(type);
+    if (pending === undefined) {
+      pending = { list: [], batch: this.batch, merged: false, set: undefined };
+      byType.set(type, pending);
+    } else if (pending.batch !== this.batch) {
+      pending.merged = true;
+      pending.batch = this.batch;
+    }
+    return pending;
+  }
+
   /** Builds the snapshot with the given SOA serial (RFC 1982 arithmetic is the reader's business). */
-  build(serial: number, synced: boolean, version: number): Snapshot {
+  build(serial: number, synced: boolean, version: number, clients?: ClientZones): Snapshot {
     const zones = new Map<Fqdn, Zone>();
     for (const spec of this.zoneSpecs.values()) zones.set(spec.apex, this.zone(spec, serial));
     const nodes = new Map<Fqdn, Map<number, RrSet>>();
+    let zoneAware = false;
     for (const [name, byType] of this.sets) {
       const node = new Map<number, RrSet>();
       for (const [type, pending] of byType) {
         if (type === QType.SOA) continue;
-        node.set(
-          type,
-          pending.merged ? mergedRrset(name, type, pending.list) : rrset(name, type, pending.list),
-        );
+        const set = settle(name, type, pending);
+        if (set.byZone !== undefined) zoneAware = true;
+        node.set(type, set);
       }
       nodes.set(name, node);
     }
@@ -126,7 +160,7 @@ export class SnapshotBuilder {
       nodes.set(zone.apex, apexNode);
     }
     addEmptyNonTerminals(nodes, zones);
-    return new Snapshot(zones, nodes, synced, version);
+    return new Snapshot(zones, nodes, synced, version, zoneAware, clients);
   }
 
   private zone(spec: ZoneSpec, serial: number): Zone {
@@ -148,7 +182,15 @@ export class SnapshotBuilder {
 interface Pending {
   readonly list: Rr[];
   batch: number;
+  /** Records came from more than one source. */
   merged: boolean;
+  /** The whole RRset, when one source gave it as such. */
+  set: RrSet | undefined;
+}
+
+function settle(name: Fqdn, type: number, pending: Pending): RrSet {
+  if (pending.merged) return mergedRrset(name, type, pending.list);
+  return pending.set ?? rrset(name, type, pending.list);
 }
 
 function rrset(name: Fqdn, type: number, list: readonly Rr[]): RrSet {

@@ -47,6 +47,7 @@ export class ZoneStore {
   private staticChanged = true;
   private readonly pendingSources = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private rampTimer: NodeJS.Timeout | undefined;
   private readonly listeners: ((info: PublishInfo) => void)[] = [];
 
   constructor(
@@ -116,11 +117,27 @@ export class ZoneStore {
       buildSeconds: (performance.now() - started) / 1000,
     };
     for (const listener of this.listeners) listener(info);
+    this.scheduleRamp();
+  }
+
+  /**
+   * While a slow-start ramp runs, the affected Services are re-synthesised once per TTL: clients see the weight
+   * rise at the pace they re-resolve, and the cost stays bounded.
+   */
+  private scheduleRamp(): void {
+    if (this.rampTimer !== undefined || !this.catalog.ramping) return;
+    this.rampTimer = setTimeout(() => {
+      this.rampTimer = undefined;
+      if (this.catalog.touchRamping(Date.now())) this.publishNow();
+    }, Math.max(1, this.opts.ttl) * 1000);
+    this.rampTimer.unref();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    clearTimeout(this.timer);
+    clearTimeout(this.rampTimer);
     this.timer = undefined;
+    this.rampTimer = undefined;
   }
 
   private build(changed: boolean): Snapshot {
@@ -152,8 +169,8 @@ export class ZoneStore {
     }
     // Until every source has synced, a partial catalog could answer wrongly (a Service listed before its
     // EndpointSlices): only static data is served, and everything else is SERVFAIL.
-    if (this.synced) for (const group of this.catalog.recordGroups()) builder.add(group);
-    return builder.build(this.serial, this.synced, ++this.version);
+    if (this.synced) for (const group of this.catalog.rrsetGroups()) builder.addSets(group);
+    return builder.build(this.serial, this.synced, ++this.version, this.catalog);
   }
 }
 
