@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (err) {
-    process.exitCode = exitCodeOf(err);
+    // Exit now: a failed start may leave a file watcher or a socket that would keep the process alive.
+    process.exit(exitCodeOf(err));
   }
 }
 

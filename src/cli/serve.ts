@@ -1,4 +1,5 @@
 /** `podns serve`: runs podns until SIGTERM or SIGINT; SIGHUP re-reads the file sources. */
+import { StartupError } from "../config/errors.js";
 import type { ServeConfig } from "../config/serve-config.js";
 import { Podns } from "../server/podns.js";
 import { createLogger } from "./logger.js";
@@ -30,5 +31,14 @@ export async function serve(config: ServeConfig): Promise<void> {
     log.info("SIGHUP: reloading sources");
     podns.reload();
   });
-  await podns.start();
+  try {
+    await podns.start();
+  } catch (err) {
+    await podns.stop();
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL" || e.code === "EACCES") {
+      throw new StartupError(`cannot listen on ${e.address}:${e.port}: ${e.code}`);
+    }
+    throw err;
+  }
 }

@@ -35,7 +35,11 @@ export class Catalog {
   private readonly firstReady = new Map<string, Map<string, number>>();
   private readonly dirty = new Set<string>();
 
-  constructor(private readonly opts: SynthesisOptions) {}
+  /** `warn` hears of a Service whose records could not be built; it is then served without records. */
+  constructor(
+    private readonly opts: SynthesisOptions,
+    private readonly warn: (key: string, message: string) => void = () => {},
+  ) {}
 
   setService(svc: ServiceInfo): void {
     const k = key(svc.namespace, svc.name);
@@ -145,10 +149,10 @@ export class Catalog {
   }
 
   /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
-  touchRamping(now: number): boolean {
+  touchRamping(_now: number): boolean {
     let any = false;
     for (const [k, entry] of this.entries) {
-      if (entry.rampUntil !== undefined && entry.rampUntil > now - 1000) {
+      if (entry.rampUntil !== undefined) {
         this.dirty.add(k);
         any = true;
       }
@@ -191,7 +195,14 @@ export class Catalog {
         return at;
       },
     };
-    const result = serviceRecords(svc, [...(this.slicesByService.get(k)?.values() ?? [])], ctx, this.opts);
+    let result: ReturnType<typeof serviceRecords>;
+    try {
+      result = serviceRecords(svc, [...(this.slicesByService.get(k)?.values() ?? [])], ctx, this.opts);
+    } catch (err) {
+      // A name that cannot be formed (conversion should have refused it) costs this Service, not the server.
+      this.warn(`Service/${k}/synthesis`, `service ${k}: no records: ${(err as Error).message}`);
+      result = { sets: [], rampUntil: undefined };
+    }
     this.firstReady.set(k, seen);
     const rampUntil = result.rampUntil !== undefined && result.rampUntil > now ? result.rampUntil : undefined;
     if (result.sets.length === 0) {

@@ -22,8 +22,8 @@ export function encodeSrvWeights(weights: readonly number[]): number[] {
  * Parses the `podns.io/weight` annotation: a decimal integer 0..65535. Returns undefined (and the caller warns
  * once) for anything else.
  */
-export function parseWeightAnnotation(value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,5}$/.test(value.trim())) return undefined;
-  const n = Number(value.trim());
+export function parseWeightAnnotation(value: unknown): number | undefined {
+  if (typeof value !== "string" || !/^\d{1,5}$/.test(value)) return undefined;
+  const n = Number(value);
   return n <= MAX_SRV_WEIGHT ? n : undefined;
 }

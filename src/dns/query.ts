@@ -3,6 +3,7 @@
  * authoritative server should answer and classifies everything else as a drop or an error rcode, without throwing.
  * It allocates one string (the lowercased qname) per query.
  */
+import { canonicalIpv6 } from "./address.js";
 import { Flag, Opcode, QType, Rcode } from "./constants.js";
 import type { Fqdn } from "./name.js";
 
@@ -70,13 +71,17 @@ export function decodeQuery(msg: Uint8Array): Decoded {
   const ancount = (msg[6]! << 8) | msg[7]!;
   const nscount = (msg[8]! << 8) | msg[9]!;
   const arcount = (msg[10]! << 8) | msg[11]!;
-  // RFC 9619: a query carries exactly one question; answers or authority records in a query are malformed.
-  if (qdcount !== 1 || ancount !== 0 || nscount !== 0) return error(msg, Rcode.FORMERR);
+  // RFC 9619: a query carries exactly one question; answers in a query are malformed.
+  if (qdcount !== 1 || ancount !== 0) return error(msg, Rcode.FORMERR);
   const nameEnd = scanQname(msg, HEADER);
   if (nameEnd < 0 || nameEnd + 4 > msg.length) return error(msg, Rcode.FORMERR);
   const qtype = (msg[nameEnd]! << 8) | msg[nameEnd + 1]!;
   const qclass = (msg[nameEnd + 2]! << 8) | msg[nameEnd + 3]!;
   const questionEnd = nameEnd + 4;
+  // An IXFR query carries the requester's SOA in the authority section (RFC 1995 section 3); podns offers no zone
+  // transfer, so it is refused whole. Any other query with authority records is malformed.
+  if (qtype === QType.IXFR) return error(msg, Rcode.REFUSED, questionEnd);
+  if (nscount !== 0) return error(msg, Rcode.FORMERR);
   const additional = decodeAdditional(msg, questionEnd, arcount);
   if (additional === null) return error(msg, Rcode.FORMERR, questionEnd);
   if (additional !== NO_EDNS && additional.version !== 0) {
@@ -182,7 +187,7 @@ function decodeClientSubnet(msg: Uint8Array, start: number, len: number): string
   if (family === 2 && addr.length <= 16) {
     const parts: string[] = [];
     for (let i = 0; i < 16; i += 2) parts.push((((addr[i] ?? 0) << 8) | (addr[i + 1] ?? 0)).toString(16));
-    return parts.join(":");
+    return canonicalIpv6(parts.join(":"));
   }
   return undefined;
 }

@@ -45,7 +45,12 @@ export function encodeResponse(
   w.bytes(msg.subarray(12, query.questionEnd));
   w.registerName(query.qname, 12);
   const room = limit - (query.edns ? OPT_SIZE : 0);
-  const an = writeSets(w, sections.answer, room);
+  let an = writeSets(w, sections.answer, room);
+  if (an.truncated && limit >= MAX_TCP_MESSAGE) {
+    // TC over TCP leaves the client nowhere to go (RFC 7766 section 8): when an RRset exceeds even a TCP message
+    // (over a thousand endpoints), send the records that fit, without TC, rather than nothing.
+    an = writeRecords(w, sections.answer, room);
+  }
   const ns = an.truncated ? NOTHING : writeSets(w, sections.authority, room);
   let ar = an.truncated || ns.truncated ? 0 : writeAdditional(w, sections.additional, room);
   if (query.edns) ar += writeOpt(w, query.edns, sections.rcode);
@@ -98,6 +103,23 @@ function writeHeader(
   b.writeUInt16BE(an, 6);
   b.writeUInt16BE(ns, 8);
   b.writeUInt16BE(ar, 10);
+}
+
+/** Writes records one by one while they fit, across RRsets; never reports truncation. */
+function writeRecords(w: MessageWriter, sets: readonly RrSet[], room: number): Written {
+  let count = 0;
+  for (const set of sets) {
+    for (const rr of set.records) {
+      const cp = w.checkpoint();
+      w.record(rr);
+      if (w.pos > room) {
+        w.rollback(cp);
+        return { count, truncated: false };
+      }
+      count++;
+    }
+  }
+  return { count, truncated: false };
 }
 
 interface Written {

@@ -13,9 +13,10 @@ export interface HttpDeps {
 
 export async function listenHttp(addr: ListenAddress, deps: HttpDeps): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://podns");
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "method not allowed\n");
-    switch (url.pathname) {
+    // Only the path matters; a request target that is not a valid URL path is simply not found.
+    const path = (req.url ?? "/").split("?")[0];
+    switch (path) {
       case "/healthz":
         return send(res, 200, "ok\n");
       case "/readyz":

@@ -6,6 +6,13 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { rcodeName, typeName } from "../dns/constants.js";
 import type { QueryObserver, Transport } from "../server/handler.js";
 
+/** Types outside podns's table share one label value, so clients cannot grow the series without bound. */
+function qtypeLabel(qtype: number): string {
+  if (qtype === 0) return "none";
+  const name = typeName(qtype);
+  return name.startsWith("TYPE") ? "other" : name;
+}
+
 export class Metrics implements QueryObserver {
   readonly registry = new Registry();
   private readonly requests = new Counter({
@@ -65,10 +72,11 @@ export class Metrics implements QueryObserver {
   private readonly sizeBound = new Map<Transport, { observe(v: number): void }>();
 
   observe(qtype: number, rcode: number, transport: Transport, bytes: number, cached: boolean): void {
-    const key = (qtype << 8) | (rcode << 1) | (transport === "tcp" ? 1 : 0);
+    const known = typeName(qtype).startsWith("TYPE") ? 0xffff : qtype;
+    const key = (known << 8) | (rcode << 1) | (transport === "tcp" ? 1 : 0);
     let child = this.bound.get(key);
     if (child === undefined) {
-      child = this.requests.labels(qtype === 0 ? "none" : typeName(qtype), rcodeName(rcode), transport);
+      child = this.requests.labels(qtypeLabel(qtype), rcodeName(rcode), transport);
       this.bound.set(key, child);
     }
     child.inc();

@@ -4,9 +4,9 @@
  * here, once, so that nothing downstream has to check them again.
  */
 
+import { isIPv4, isIPv6 } from "node:net";
 import type {
   EndpointInfo,
-  EndpointPort,
   NodeInfo,
   PodInfo,
   ServiceInfo,
@@ -50,10 +50,33 @@ export function refOf(obj: Obj): ObjectRef | undefined {
   return { namespace, name };
 }
 
+/** RFC 1035 label as Kubernetes validates Service names (DNS-1035: lowercase, starts with a letter). */
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 label as Kubernetes validates namespaces and port names; a port name must leave room for `_`. */
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** An ExternalName: ASCII labels of at most 63 octets (podns writes names as ASCII on the wire). */
+const ASCII_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([-A-Za-z0-9_]{0,61}[A-Za-z0-9_])?)*\.?$/;
+const PROTOCOLS = ["tcp", "udp", "sctp"];
+
+/**
+ * A Service or slice whose names could not come from the API server would collide with other records (a Service
+ * named `_http._tcp.web`): it is ignored with one warning, as the API server would have refused it.
+ */
+function validNames(kind: string, ref: ObjectRef, service: string, warn: Warn): boolean {
+  if (DNS_1123_LABEL.test(ref.namespace) && DNS_1035_LABEL.test(service)) return true;
+  warn(
+    `${kind}/${ref.namespace}/${ref.name}/names`,
+    `${kind.toLowerCase()} ${ref.namespace}/${ref.name}: ignored: the namespace or Service name is not a valid DNS label`,
+  );
+  return false;
+}
+
 export function toService(obj: Obj, warn: Warn): ServiceInfo | undefined {
   const ref = refOf(obj);
   const spec = obj?.spec;
   if (ref === undefined || spec === undefined || spec === null) return undefined;
+  if (!validNames("Service", ref, ref.name, warn)) return undefined;
   const isExternal = spec.type === "ExternalName";
   const ips: string[] = [];
   const rawIps: unknown[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [spec.clusterIP];
@@ -63,14 +86,16 @@ export function toService(obj: Obj, warn: Warn): ServiceInfo | undefined {
   }
   return {
     namespace: ref.namespace,
-    name: ref.name.toLowerCase(),
-    externalName: isExternal && typeof spec.externalName === "string" ? spec.externalName : undefined,
+    name: ref.name,
+    externalName: isExternal ? externalNameOf(spec.externalName, ref, warn) : undefined,
     headless: !isExternal && spec.clusterIP === "None",
     clusterIPs: isExternal ? [] : ips,
     hasSelector:
       spec.selector !== undefined && spec.selector !== null && Object.keys(spec.selector).length > 0,
     publishNotReady: spec.publishNotReadyAddresses === true,
-    ports: (Array.isArray(spec.ports) ? spec.ports : []).map(toServicePort).filter(isDefined),
+    ports: (Array.isArray(spec.ports) ? spec.ports : [])
+      .map((p: Obj) => toPort(p, ref, warn))
+      .filter(isDefined),
     trafficSplit: trafficSplitOf(obj, ref, warn),
     slowStart: slowStartOf(obj, ref, warn),
     preferClose:
@@ -102,55 +127,63 @@ function slowStartOf(obj: Obj, ref: ObjectRef, warn: Warn): number | undefined {
   return undefined;
 }
 
-function toServicePort(p: Obj): ServicePort | undefined {
+function externalNameOf(value: unknown, ref: ObjectRef, warn: Warn): string | undefined {
+  if (typeof value === "string" && ASCII_NAME.test(value)) return value;
+  warn(
+    `Service/${ref.namespace}/${ref.name}/externalName`,
+    `service ${ref.namespace}/${ref.name}: ignoring externalName ${JSON.stringify(value)}: not an ASCII domain name`,
+  );
+  return undefined;
+}
+
+/**
+ * A Service or EndpointSlice port. A port whose name cannot form an SRV owner label (`_<name>`, RFC 2782) counts as
+ * unnamed, with one warning; a port number or protocol out of range drops the port.
+ */
+function toPort(p: Obj, ref: ObjectRef, warn: Warn): ServicePort | undefined {
   const port = Number(p?.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) return undefined;
-  return {
-    name: typeof p.name === "string" ? p.name.toLowerCase() : "",
-    port,
-    protocol: protocolOf(p.protocol),
-  };
+  const protocol = typeof p?.protocol === "string" && p.protocol !== "" ? p.protocol.toLowerCase() : "tcp";
+  if (!Number.isInteger(port) || port < 1 || port > 65_535 || !PROTOCOLS.includes(protocol)) return undefined;
+  let name = typeof p.name === "string" ? p.name : "";
+  if (name !== "" && (name.length > 62 || !DNS_1123_LABEL.test(name))) {
+    warn(
+      `${ref.namespace}/${ref.name}/port/${name}`,
+      `${ref.namespace}/${ref.name}: port name ${JSON.stringify(name)} is not a DNS label of at most 62 characters; no SRV records for it`,
+    );
+    name = "";
+  }
+  return { name, port, protocol };
 }
 
-function protocolOf(value: unknown): string {
-  return typeof value === "string" && value !== "" ? value.toLowerCase() : "tcp";
-}
-
-export function toSlice(obj: Obj): SliceInfo | undefined {
+export function toSlice(obj: Obj, warn: Warn = () => {}): SliceInfo | undefined {
   const ref = refOf(obj);
   const service = obj?.metadata?.labels?.[SERVICE_NAME_LABEL];
   if (ref === undefined || typeof service !== "string" || service === "") return undefined;
+  if (!validNames("EndpointSlice", ref, service, warn)) return undefined;
   const addressType = obj.addressType;
   if (addressType !== "IPv4" && addressType !== "IPv6" && addressType !== "FQDN") return undefined;
-  const ports: EndpointPort[] = [];
-  for (const p of Array.isArray(obj.ports) ? obj.ports : []) {
-    const port = Number(p?.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) continue;
-    ports.push({
-      name: typeof p.name === "string" ? p.name.toLowerCase() : "",
-      port,
-      protocol: protocolOf(p.protocol),
-    });
-  }
+  const ports = (Array.isArray(obj.ports) ? obj.ports : [])
+    .map((p: Obj) => toPort(p, ref, warn))
+    .filter(isDefined);
   const endpoints = (Array.isArray(obj.endpoints) ? obj.endpoints : [])
     .map((ep: Obj) => toEndpoint(ep, addressType, ref.namespace))
     .filter(isDefined);
-  return {
-    namespace: ref.namespace,
-    name: ref.name,
-    service: service.toLowerCase(),
-    addressType,
-    ports,
-    endpoints,
-  };
+  return { namespace: ref.namespace, name: ref.name, service, addressType, ports, endpoints };
+}
+
+/** An address of the slice's family, canonical; no zone index (`%eth0`) and not the unspecified address. */
+function endpointAddress(text: string, addressType: string): string | undefined {
+  if (text.includes("%") || (addressType === "IPv4" ? !isIPv4(text) : !isIPv6(text))) return undefined;
+  const canonical = canonicalAddress(text);
+  return canonical === "0.0.0.0" || canonical === "::" ? undefined : canonical;
 }
 
 function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointInfo | undefined {
   if (addressType === "FQDN") return undefined;
   const addresses: string[] = [];
   for (const a of Array.isArray(ep?.addresses) ? ep.addresses : []) {
-    const canonical = typeof a === "string" ? canonicalAddress(a) : undefined;
-    if (canonical !== undefined) addresses.push(canonical);
+    const canonical = typeof a === "string" ? endpointAddress(a, addressType) : undefined;
+    if (canonical !== undefined && !addresses.includes(canonical)) addresses.push(canonical);
   }
   if (addresses.length === 0) return undefined;
   const c = ep.conditions ?? {};

@@ -69,7 +69,7 @@ export class KubernetesSource {
         kind: "EndpointSlice",
         path: "/apis/discovery.k8s.io/v1/endpointslices",
         list: () => discovery.listEndpointSliceForAllNamespaces(),
-        convert: toSlice,
+        convert: (o) => toSlice(o, warn),
       },
       kc,
       events(

@@ -85,38 +85,58 @@ export class FileSource {
     await this.watcher?.close();
   }
 
+  /**
+   * Applies what changed since the last read. Every object is converted before the catalog is touched, so a
+   * conversion that fails leaves the previous data whole.
+   */
   private apply(next: FileContents): void {
-    for (const [k, obj] of this.current.objects) if (!next.objects.has(k)) this.remove(obj);
+    const changes: (() => void)[] = [];
+    for (const [k, obj] of this.current.objects) if (!next.objects.has(k)) changes.push(this.removal(obj));
     for (const [k, obj] of next.objects) {
-      if (JSON.stringify(this.current.objects.get(k)) !== JSON.stringify(obj)) this.set(obj);
+      if (JSON.stringify(this.current.objects.get(k)) !== JSON.stringify(obj)) changes.push(this.update(obj));
     }
+    for (const change of changes) change();
     this.current = next;
     this.store.setStaticZones(next.zones);
     this.store.publishSoon();
   }
 
-  private set(obj: Obj): void {
-    if (obj.kind === "Service") {
-      const svc = toService(obj, this.warn);
-      if (svc) this.catalog.setService(svc);
-    } else if (obj.kind === "EndpointSlice") {
-      const slice = toSlice(obj);
-      if (slice) this.catalog.setSlice(slice);
-    } else if (obj.kind === "Pod") {
-      const pod = toPod(obj, this.warn);
-      if (pod) this.catalog.setPod(pod);
-    } else if (obj.kind === "Node") {
-      const node = toNode(obj);
-      if (node) this.catalog.setNode(node);
+  private update(obj: Obj): () => void {
+    const { catalog, warn } = this;
+    const { namespace, name } = obj.metadata;
+    switch (obj.kind) {
+      case "Service": {
+        const svc = toService(obj, warn);
+        return svc ? () => catalog.setService(svc) : () => catalog.deleteService(namespace, name);
+      }
+      case "EndpointSlice": {
+        const slice = toSlice(obj, warn);
+        return slice ? () => catalog.setSlice(slice) : () => catalog.deleteSlice(namespace, name);
+      }
+      case "Pod": {
+        const pod = toPod(obj, warn);
+        return pod ? () => catalog.setPod(pod) : () => catalog.deletePod(namespace, name);
+      }
+      default: {
+        const node = toNode(obj);
+        return node ? () => catalog.setNode(node) : () => catalog.deleteNode(name);
+      }
     }
   }
 
-  private remove(obj: Obj): void {
+  private removal(obj: Obj): () => void {
     const { namespace, name } = obj.metadata;
-    if (obj.kind === "Service") this.catalog.deleteService(namespace, name);
-    else if (obj.kind === "EndpointSlice") this.catalog.deleteSlice(namespace, name);
-    else if (obj.kind === "Pod") this.catalog.deletePod(namespace, name);
-    else if (obj.kind === "Node") this.catalog.deleteNode(name);
+    const { catalog } = this;
+    switch (obj.kind) {
+      case "Service":
+        return () => catalog.deleteService(namespace, name);
+      case "EndpointSlice":
+        return () => catalog.deleteSlice(namespace, name);
+      case "Pod":
+        return () => catalog.deletePod(namespace, name);
+      default:
+        return () => catalog.deleteNode(name);
+    }
   }
 }
 
@@ -166,7 +186,13 @@ export function readManifest(file: string): Obj[] {
     const problem = doc.errors[0];
     if (problem)
       throw new StartupError(problem.message.split("\n")[0]!, file, problem.linePos?.[0]?.line ?? 0);
-    const value = doc.toJS();
+    let value: Obj;
+    try {
+      value = doc.toJS();
+    } catch (err) {
+      // The yaml library refuses documents that expand aliases without bound ("billion laughs").
+      throw new StartupError((err as Error).message, file, lineOf(text, doc.range[0]));
+    }
     if (value === null || value === undefined) continue;
     const line = lineOf(text, doc.range[0]);
     if (typeof value !== "object" || typeof value.kind !== "string") {

@@ -33,8 +33,9 @@ export interface AnswerPolicy {
   readonly random?: Random;
 }
 
-/** Cached responses per snapshot; 10,000 entries of at most 1,232 bytes (UDP) is about 12 MB at worst. */
+/** Cached responses per snapshot: at most 10,000 entries and 32 MiB (TCP answers reach 64 KiB each). */
 const CACHE_ENTRIES = 10_000;
+const CACHE_BYTES = 32 * 1024 * 1024;
 /** Wire size of an A and an AAAA record whose owner is a pointer to the question (RFC 1035 section 4.1.3). */
 const BLOCK_SIZE: Record<number, number> = { [QType.A]: 16, [QType.AAAA]: 28 };
 
@@ -51,7 +52,11 @@ interface Cached {
 
 export class QueryHandler {
   private readonly writer = new MessageWriter();
-  private readonly cache = new LRUCache<string, Cached>({ max: CACHE_ENTRIES });
+  private readonly cache = new LRUCache<string, Cached>({
+    max: CACHE_ENTRIES,
+    maxSize: CACHE_BYTES,
+    sizeCalculation: (entry) => entry.bytes.length + 64,
+  });
   private cacheVersion = -1;
   private readonly order: number[] = [];
   private keys = new Float64Array(64);
@@ -70,8 +75,22 @@ export class QueryHandler {
     try {
       return this.answer(msg, transport, client);
     } catch {
+      // A bug must cost one answer, not the server: SERVFAIL when the header can be echoed (RFC 1035 4.1.1).
       this.observer.dropped("internal");
-      return null;
+      if (msg.length < 12) return null;
+      try {
+        return encodeError(
+          this.writer,
+          msg,
+          msg.readUInt16BE(0),
+          msg.readUInt16BE(2),
+          Rcode.SERVFAIL,
+          12,
+          null,
+        );
+      } catch {
+        return null;
+      }
     }
   }
 

@@ -22,6 +22,9 @@ import { formatListenAddress, type ListenAddress } from "./listen.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
 import { listenUdp } from "./udp.js";
 
+/** Seconds a TCP message may take from its first byte to its last: a real client sends it in one go. */
+const TCP_MESSAGE_TIMEOUT = 3;
+
 export interface PodnsOptions {
   /** Restart policy of the informers; tests shorten it. */
   readonly backoff?: BackoffPolicy;
@@ -47,13 +50,16 @@ export class Podns {
     private readonly options: PodnsOptions = {},
   ) {
     const forward = config.zones.filter((z) => !isReverse(z));
-    this.catalog = new Catalog({
-      zones: forward,
-      ttl: config.ttl,
-      clusterIp: config.clusterIp,
-      slowStart: config.slowStart,
-      preferSameZone: config.preferSameZone,
-    });
+    this.catalog = new Catalog(
+      {
+        zones: forward,
+        ttl: config.ttl,
+        clusterIp: config.clusterIp,
+        slowStart: config.slowStart,
+        preferSameZone: config.preferSameZone,
+      },
+      (key, message) => this.warn(key, message),
+    );
     this.store = new ZoneStore({ zones: config.zones, ttl: config.ttl }, this.catalog);
     this.handler = new QueryHandler(this.store, this.metrics, {
       shuffle: config.shuffle,
@@ -114,7 +120,7 @@ export class Podns {
       this.tcp.push(
         await listenTcp(addr, this.handler, {
           idleTimeout: config.tcpIdleTimeout,
-          messageTimeout: config.tcpIdleTimeout,
+          messageTimeout: Math.min(config.tcpIdleTimeout, TCP_MESSAGE_TIMEOUT),
           maxConnections: config.tcpMaxConnections,
         }),
       );

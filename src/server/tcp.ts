@@ -49,29 +49,45 @@ export async function listenTcp(
   return { server, close };
 }
 
+/**
+ * One connection: messages are answered in arrival order as they complete. A message must arrive whole within
+ * `messageTimeout` of its first byte (the clock does not restart on each byte, so a trickling client cannot hold the
+ * connection). While the client does not read its answers, nothing more is read or answered (RFC 7766 6.2.2).
+ */
 function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpLimits): void {
   let pending: Buffer = Buffer.alloc(0);
   let messageTimer: NodeJS.Timeout | undefined;
+  let blocked = false;
+  const client = socket.remoteAddress ?? "";
+  const drain = () => {
+    while (!blocked && pending.length >= 2) {
+      const len = pending.readUInt16BE(0);
+      if (pending.length < len + 2) break;
+      const msg = pending.subarray(2, len + 2);
+      pending = pending.subarray(len + 2);
+      clearTimeout(messageTimer);
+      messageTimer = undefined;
+      const out = handler.handle(msg, "tcp", client);
+      if (out !== null && !writeFramed(socket, out)) {
+        blocked = true;
+        socket.pause();
+        socket.once("drain", () => {
+          blocked = false;
+          socket.resume();
+          drain();
+        });
+      }
+    }
+    if (pending.length > 0 && messageTimer === undefined) {
+      messageTimer = setTimeout(() => socket.destroy(), limits.messageTimeout * 1000);
+    }
+  };
   socket.setTimeout(limits.idleTimeout * 1000, () => socket.destroy());
   socket.on("error", () => socket.destroy());
   socket.on("close", () => clearTimeout(messageTimer));
   socket.on("data", (chunk: Buffer) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 2) {
-      const len = pending.readUInt16BE(0);
-      if (pending.length < len + 2) break;
-      const msg = pending.subarray(2, len + 2);
-      pending = pending.subarray(len + 2);
-      const out = handler.handle(msg, "tcp", socket.remoteAddress);
-      // A client that pipelines without reading its answers is not read from until it catches up (RFC 7766 6.2.2).
-      if (out !== null && !writeFramed(socket, out) && !socket.isPaused()) {
-        socket.pause();
-        socket.once("drain", () => socket.resume());
-      }
-    }
-    clearTimeout(messageTimer);
-    messageTimer =
-      pending.length > 0 ? setTimeout(() => socket.destroy(), limits.messageTimeout * 1000) : undefined;
+    drain();
   });
 }
 

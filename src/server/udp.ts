@@ -10,9 +10,15 @@ export async function listenUdp(addr: ListenAddress, handler: QueryHandler): Pro
     ipv6Only: isIPv6(addr.host),
   });
   socket.on("message", (msg, rinfo) => {
+    // Source port 0 cannot be answered (RFC 768): such a datagram is spoofed or broken.
+    if (rinfo.port === 0) return;
     const out = handler.handle(msg, "udp", rinfo.address);
-    // A send error (an unreachable client, a full buffer) concerns one datagram; DNS clients retry.
-    if (out !== null) socket.send(out, rinfo.port, rinfo.address, ignore);
+    if (out === null) return;
+    try {
+      socket.send(out, rinfo.port, rinfo.address, ignore);
+    } catch {
+      // A send error (an unreachable client, a full buffer) concerns one datagram; DNS clients retry.
+    }
   });
   socket.on("error", ignore);
   await new Promise<void>((resolve, reject) => {

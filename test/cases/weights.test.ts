@@ -144,7 +144,12 @@ describe("parseWeightAnnotation", () => {
     { says: "a decimal integer is the weight", value: "250", weight: 250 },
     { says: "zero is a valid weight", value: "0", weight: 0 },
     { says: "65535 is the largest valid weight", value: "65535", weight: 65535 },
-    { says: "surrounding spaces are ignored", value: " 42 ", weight: 42 },
+    { says: "surrounding spaces make it invalid", value: " 42 ", weight: undefined },
+    {
+      says: "a number that is not a string (an unquoted YAML value) is invalid",
+      value: 42,
+      weight: undefined,
+    },
     { says: "leading zeros are read as decimal", value: "010", weight: 10 },
     { says: "65536 is out of range", value: "65536", weight: undefined },
     { says: "70000 is out of range", value: "70000", weight: undefined },

@@ -5,6 +5,7 @@
 import net from "node:net";
 import { pino } from "pino";
 import { type ServeConfig, toServeConfig } from "../../src/config/serve-config.js";
+import type { Random } from "../../src/dns/shuffle.js";
 import { Podns } from "../../src/server/podns.js";
 
 export interface TestServer {
@@ -30,6 +31,8 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions extends Partial<Omit<ServeConfig, "listen" | "httpListen">> {
   readonly backoff?: { initial: number; max: number };
+  /** Source of randomness for the order of A/AAAA answers, e.g. `seededRandom(1)`; default Math.random. */
+  readonly random?: Random;
 }
 
 export async function startPodns(options: StartOptions = {}): Promise<TestServer> {
@@ -51,8 +54,9 @@ export async function startPodns(options: StartOptions = {}): Promise<TestServer
       },
       false,
     );
-    const config: ServeConfig = { ...base, ...options, listen: base.listen, httpListen: base.httpListen };
-    const podns = new Podns(config, log, { backoff: options.backoff });
+    const { backoff, random, ...overrides } = options;
+    const config: ServeConfig = { ...base, ...overrides, listen: base.listen, httpListen: base.httpListen };
+    const podns = new Podns(config, log, { backoff, random });
     try {
       await podns.start();
     } catch (err) {

@@ -3,7 +3,7 @@
  * reader, and UDP and TCP exchanges on 127.0.0.1 that give up after a timeout instead of hanging.
  */
 import dgram from "node:dgram";
-import net from "node:net";
+import net, { isIPv4 } from "node:net";
 
 export interface OptSpec {
   readonly udpSize?: number;
@@ -123,8 +123,16 @@ export function readHeader(msg: Buffer): Header {
   };
 }
 
-/** Sends one datagram; the response, or null when none came within `timeoutMs`. */
-export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 500): Promise<Buffer | null> {
+/**
+ * Sends one datagram; the response, or null when none came within `timeoutMs`. `from` binds the client socket to a
+ * local address first (any of 127.0.0.0/8 on Linux), so the server sees the query come from it.
+ */
+export function udpExchange(
+  port: number,
+  msg: Uint8Array,
+  timeoutMs = 500,
+  from?: string,
+): Promise<Buffer | null> {
   const socket = dgram.createSocket("udp4");
   return new Promise<Buffer | null>((resolve, reject) => {
     const timer = setTimeout(() => resolve(null), timeoutMs);
@@ -133,8 +141,34 @@ export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 500): Pro
       resolve(reply);
     });
     socket.once("error", reject);
-    socket.send(msg, port, "127.0.0.1");
+    const send = () => socket.send(msg, port, "127.0.0.1");
+    if (from === undefined) send();
+    else socket.bind(0, from, send);
   }).finally(() => socket.close());
+}
+
+/**
+ * An EDNS Client Subnet option (RFC 7871 section 6, option code 8) for an OPT spec: FAMILY, SOURCE PREFIX-LENGTH,
+ * SCOPE PREFIX-LENGTH 0, and the address cut to the prefix's whole octets.
+ */
+export function clientSubnetOption(address: string, prefix?: number): { code: number; data: Buffer } {
+  const v4 = isIPv4(address);
+  const bits = prefix ?? (v4 ? 32 : 128);
+  const bytes = v4 ? Buffer.from(address.split(".").map(Number)) : ipv6Bytes(address);
+  const head = Buffer.from([0, v4 ? 1 : 2, bits, 0]);
+  return { code: 8, data: Buffer.concat([head, bytes.subarray(0, Math.ceil(bits / 8))]) };
+}
+
+function ipv6Bytes(address: string): Buffer {
+  const [head = "", tail] = address.split("::");
+  const h = head === "" ? [] : head.split(":");
+  const t = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => {
+    out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
+  });
+  return out;
 }
 
 /** Prefixes the two-byte length of RFC 1035 section 4.2.2. */

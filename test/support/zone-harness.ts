@@ -37,6 +37,10 @@ export interface HarnessOptions {
   readonly ttl?: number;
   /** Dynamic sources registered and never synced, as a Kubernetes source before its first list completes. */
   readonly unsynced?: readonly string[];
+  /** As `--prefer-same-zone`: zone variants for every Service. */
+  readonly preferSameZone?: boolean;
+  /** Seconds, as `--slow-start`; default off. */
+  readonly slowStart?: number;
 }
 
 /** A response in presentation form; records sorted within each RRset, RRsets in section order. */
@@ -49,8 +53,11 @@ export interface Reply {
 }
 
 export interface ZoneHarness {
-  /** Asks `qname` (any letter case, with or without the trailing dot) for a type mnemonic, class IN. */
-  ask(qname: string, qtype: string): Reply;
+  /**
+   * Asks `qname` (any letter case, with or without the trailing dot) for a type mnemonic, class IN; `zone` is the
+   * querier's topology zone, as the query handler finds it.
+   */
+  ask(qname: string, qtype: string, zone?: string): Reply;
   /** Re-reads the files as SIGHUP does, then publishes; false when a file did not parse. */
   reload(): boolean;
   /** Publishes whatever the catalog and static zones hold now, as the coalescing timer would. */
@@ -73,6 +80,8 @@ export function zoneHarness(options: HarnessOptions = {}): ZoneHarness {
     zones: zones.filter((z) => !isReverse(z)),
     ttl,
     clusterIp: options.clusterIp ?? "endpoints",
+    preferSameZone: options.preferSameZone,
+    slowStart: options.slowStart,
   });
   const store = atClock(() => new ZoneStore({ zones, ttl }, catalog));
   const pending = new Map((options.unsynced ?? []).map((name) => [name, store.registerSource(name)]));
@@ -83,7 +92,7 @@ export function zoneHarness(options: HarnessOptions = {}): ZoneHarness {
   files.load();
   publish();
   return {
-    ask: (qname, qtype) => ask(store, qname, qtype),
+    ask: (qname, qtype, zone) => ask(store, qname, qtype, zone),
     reload: () => {
       const ok = files.reload();
       publish();
@@ -111,10 +120,10 @@ function atClock<T>(build: () => T): T {
   }
 }
 
-function ask(store: ZoneStore, qname: string, qtype: string): Reply {
+function ask(store: ZoneStore, qname: string, qtype: string, zone?: string): Reply {
   const type = typeFromName(qtype);
   if (type === undefined) throw new Error(`unknown type ${qtype}`);
-  const outcome = lookup(store.current, fqdn(qname), type, QClass.IN);
+  const outcome = lookup(store.current, fqdn(qname), type, QClass.IN, zone);
   return {
     rcode: rcodeName(outcome.rcode),
     aa: outcome.authoritative,
@@ -143,12 +152,14 @@ export interface QueryCase {
   readonly additional?: readonly string[];
   /** Compare the sections in order (a CNAME chain); otherwise order is not the point. */
   readonly ordered?: boolean;
+  /** The querier's topology zone; none unless given. */
+  readonly zone?: string;
 }
 
 /** Asks the row's question and compares rcode, AA and all three sections in one assertion. */
 export function expectReply(h: ZoneHarness, row: Omit<QueryCase, "says">): void {
   const arrange = (records: readonly string[]) => (row.ordered ? [...records] : [...records].sort());
-  const got = h.ask(row.qname, row.qtype);
+  const got = h.ask(row.qname, row.qtype, row.zone);
   expect({
     rcode: got.rcode,
     aa: got.aa,
