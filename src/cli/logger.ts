@@ -8,5 +8,11 @@ export function createLogger(level: string, format: "json" | "pretty"): Logger {
       transport: { target: "pino-pretty", options: { destination: 1, colorize: false } },
     });
   }
-  return pino({ level, base: { app: "podns" } });
+  // Synchronous writes: nothing is buffered, so nothing is lost on exit and nothing is left to flush. A stdout
+  // whose reader is gone (`podns serve | head`) turns logging off instead of stalling the process in a retry loop.
+  const destination = pino.destination({ dest: 1, sync: true });
+  destination.on("error", () => {
+    destination.write = () => true;
+  });
+  return pino({ level, base: { app: "podns" } }, destination);
 }

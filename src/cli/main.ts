@@ -8,7 +8,7 @@ import { StartupError } from "../config/errors.js";
 import { dataOptions, type RawServeOptions, serveOptions, toServeConfig } from "../config/serve-config.js";
 import { checkZone } from "./check-zone.js";
 import { exportZones } from "./export-zone.js";
-import { query } from "./query.js";
+import { QueryError, query } from "./query.js";
 import { serve } from "./serve.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -79,7 +79,7 @@ function exitCodeOf(err: unknown): number {
     // Commander has printed its one-line reason already; help and version exit 0.
     return err.exitCode === 0 ? 0 : 2;
   }
-  if (err instanceof StartupError) {
+  if (err instanceof StartupError || err instanceof QueryError) {
     process.stderr.write(`podns: ${err.message}\n`);
     return err.exitCode;
   }

@@ -3,8 +3,9 @@
  * share of traffic. dns2 is the client here: one query per run, where its speed does not matter and an independent
  * codec is worth having.
  */
-import { isIP } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import DNS from "dns2";
+import { StartupError } from "../config/errors.js";
 import { reverseName } from "../discovery/names.js";
 import { rcodeName, typeFromName, typeName } from "../dns/constants.js";
 import { parseListenAddress } from "../server/listen.js";
@@ -17,26 +18,57 @@ export interface QueryOptions {
 
 type Resource = DNS.Packet.Resource & { target?: string; port?: number; weight?: number };
 
-export async function query(name: string, type: string | undefined, opts: QueryOptions): Promise<number> {
+export async function query(first: string, second: string | undefined, opts: QueryOptions): Promise<number> {
+  // dig takes `TYPE NAME` as well as `NAME TYPE`.
+  const swap =
+    second !== undefined && typeFromName(first) !== undefined && typeFromName(second) === undefined;
+  const name = swap ? second : first;
+  const type = swap ? first : second;
   const qtype = (type ?? (isIP(name) ? "PTR" : "A")).toUpperCase();
-  if (typeFromName(qtype) === undefined) throw new Error(`unknown type ${qtype}`);
+  if (typeFromName(qtype) === undefined) throw new StartupError(`unknown type ${JSON.stringify(type)}`);
+  if (!(opts.timeout > 0)) throw new StartupError("--timeout: expected a number of seconds above 0");
   const qname = isIP(name) && qtype === "PTR" ? reverseName(name).slice(0, -1) : name;
-  const { host, port } = parseListenAddress(opts.server);
+  let server: { host: string; port: number };
+  try {
+    server = parseListenAddress(opts.server);
+  } catch (err) {
+    throw new StartupError(`--server: ${(err as Error).message}`);
+  }
+  const { host, port } = server;
   const timeout = opts.timeout * 1000;
-  const udp = DNS.UDPClient({ dns: host, port, timeout, retryOverTCP: false } as DNS.UdpClientOptions);
-  let response = await udp(qname, qtype as never, undefined, { recursive: false } as never);
+  const socketType = isIPv6(host) ? "udp6" : "udp4";
+  const udp = DNS.UDPClient({
+    dns: host,
+    port,
+    timeout,
+    retryOverTCP: false,
+    socketType,
+  } as DNS.UdpClientOptions);
   const lines: string[] = [];
-  if (response.header.tc) {
-    lines.push("warning: the UDP answer was truncated (TC); asked again over TCP");
-    response = await DNS.TCPClient({ dns: host, port } as DNS.TcpClientOptions)(qname, qtype as never);
+  let response: DNS.Packet;
+  try {
+    response = await udp(qname, qtype as never, undefined, { recursive: false } as never);
+    if (response.header.tc) {
+      lines.push("warning: the UDP answer was truncated (TC); asked again over TCP");
+      response = await DNS.TCPClient({ dns: host, port } as DNS.TcpClientOptions)(qname, qtype as never);
+    }
+  } catch (err) {
+    throw new QueryError(`no answer from ${opts.server}: ${(err as Error).message}`);
   }
   const flags = response.header.aa ? "authoritative" : "not authoritative";
+  const count = response.answers.length;
   lines.unshift(
-    `${qname} ${qtype}: ${rcodeName(response.header.rcode)} (${flags}, ${response.answers.length} answers)`,
+    `${qname} ${qtype}: ${rcodeName(response.header.rcode)} (${flags}, ${count} answer${count === 1 ? "" : "s"})`,
   );
   lines.push(...describe(qtype, response.answers as Resource[], response.additionals as Resource[]));
   process.stdout.write(`${lines.join("\n")}\n`);
   return response.header.rcode === 0 ? 0 : 1;
+}
+
+/** The server could not be asked; exit status 1 with this one line. */
+export class QueryError extends Error {
+  override readonly name = "QueryError";
+  readonly exitCode = 1;
 }
 
 function describe(qtype: string, answers: Resource[], additionals: Resource[]): string[] {
@@ -88,6 +120,9 @@ function describeSrv(records: Resource[], additionals: Resource[]): string[] {
 }
 
 function rdata(r: Resource): string {
+  if (r.primary !== undefined) {
+    return `${r.primary}. ${r.admin}. ${r.serial} ${r.refresh} ${r.retry} ${r.expiration} ${r.minimum}`;
+  }
   const name = r.domain ?? r.ns;
   if (name !== undefined) return `${name}.`;
   return String(

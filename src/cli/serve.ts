@@ -10,16 +10,18 @@ const SHUTDOWN_GRACE = 5;
 export async function serve(config: ServeConfig): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   const podns = new Podns(config, log);
+  // A log reader that went away (`podns serve | head`) must not take the server down or stall its shutdown.
+  process.stdout.on("error", () => {});
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE * 1000).unref();
+    // Held (not unref'd): if stopping stalls, for instance on a log pipe whose reader is gone, exit anyway.
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE * 1000);
     podns.stop().then(
       () => {
         log.info("stopped");
-        log.flush();
         process.exit(0);
       },
       () => process.exit(1),

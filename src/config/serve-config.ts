@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { ClusterIpMode } from "../discovery/service-records.js";
-import { type Fqdn, fqdn, NameError } from "../dns/name.js";
+import { type Fqdn, fqdn, isReverseZone, NameError } from "../dns/name.js";
 import { type ListenAddress, parseListenAddress } from "../server/listen.js";
 import { StartupError } from "./errors.js";
 
@@ -200,7 +200,7 @@ export function toServeConfig(
   return {
     kube,
     sources,
-    zones: (raw.zone ?? [DEFAULTS.zone]).map(zoneName),
+    zones: servedZones(raw.zone),
     listen: (raw.listen ?? [DEFAULTS.listen]).map(listenAddress("--listen")),
     httpListen: listenAddress("--http-listen")(raw.httpListen ?? DEFAULTS.httpListen),
     ttl: raw.ttl,
@@ -214,6 +214,16 @@ export function toServeConfig(
     shuffle: (raw.shuffle ?? DEFAULTS.shuffle) === "on",
     maxAnswers: raw.maxAnswers ?? DEFAULTS.maxAnswers,
   };
+}
+
+/**
+ * The zones to serve. Naming only reverse zones adds them to the default forward zone, since PTR records point at
+ * names in it; naming a forward zone replaces the default.
+ */
+function servedZones(given: readonly string[] | undefined): Fqdn[] {
+  const zones = (given ?? []).map(zoneName);
+  if (!zones.some((z) => !isReverseZone(z))) zones.unshift(zoneName(DEFAULTS.zone));
+  return [...new Set(zones)];
 }
 
 function zoneName(text: string): Fqdn {

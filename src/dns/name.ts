@@ -80,3 +80,8 @@ export function labelCount(name: Fqdn): number {
 export function isHostLabel(label: string): boolean {
   return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(label);
 }
+
+/** True for `in-addr.arpa.`, `ip6.arpa.` and the zones below them (RFC 1035 section 3.5, RFC 3596 section 2.5). */
+export function isReverseZone(zone: Fqdn): boolean {
+  return zone === "in-addr.arpa." || zone === "ip6.arpa." || /\.(in-addr|ip6)\.arpa\.$/.test(zone);
+}

@@ -184,8 +184,11 @@ export function readManifest(file: string): Obj[] {
   const out: Obj[] = [];
   for (const doc of parseAllDocuments(text)) {
     const problem = doc.errors[0];
-    if (problem)
-      throw new StartupError(problem.message.split("\n")[0]!, file, problem.linePos?.[0]?.line ?? 0);
+    if (problem) {
+      // The yaml library appends "at line L, column C:" and a code frame; the line goes in front instead.
+      const reason = problem.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      throw new StartupError(reason, file, problem.linePos?.[0]?.line ?? 0);
+    }
     let value: Obj;
     try {
       value = doc.toJS();

@@ -3,12 +3,17 @@
  * side, started and stopped together. The CLI and the integration tests both start podns through this class.
  */
 import type dgram from "node:dgram";
+import { existsSync } from "node:fs";
 import type http from "node:http";
 import type net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { ServeConfig } from "../config/serve-config.js";
+import { StartupError } from "../config/errors.js";
+import { SERVICE_ACCOUNT_TOKEN, type ServeConfig } from "../config/serve-config.js";
 import { Catalog } from "../discovery/catalog.js";
+import { isReverseZone } from "../dns/name.js";
 import type { Random } from "../dns/shuffle.js";
 import { listenHttp } from "../http/http-server.js";
 import { Metrics } from "../http/metrics.js";
@@ -16,7 +21,7 @@ import type { Warn } from "../k8s/convert.js";
 import type { BackoffPolicy } from "../k8s/informer.js";
 import { KubernetesSource } from "../k8s/kubernetes-source.js";
 import { FileSource } from "../k8s/manifest-source.js";
-import { isReverse, ZoneStore } from "../zone/store.js";
+import { ZoneStore } from "../zone/store.js";
 import { QueryHandler } from "./handler.js";
 import { formatListenAddress, type ListenAddress } from "./listen.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
@@ -49,7 +54,7 @@ export class Podns {
     private readonly log: Logger,
     private readonly options: PodnsOptions = {},
   ) {
-    const forward = config.zones.filter((z) => !isReverse(z));
+    const forward = config.zones.filter((z) => !isReverseZone(z));
     this.catalog = new Catalog(
       {
         zones: forward,
@@ -174,11 +179,7 @@ export class Podns {
   }
 
   private kubernetesSource(): KubernetesSource {
-    const kc = new KubeConfig();
-    const { kube } = this.config;
-    if (kube.kind === "in-cluster") kc.loadFromCluster();
-    else if (kube.kind === "kubeconfig" && kube.file !== undefined) kc.loadFromFile(kube.file);
-    else kc.loadFromDefault();
+    const kc = loadKubeConfig(this.config.kube);
     const observer = {
       activity: (kind: string, type: string) => this.metrics.watchEvents.labels(kind, type).inc(),
       error: (kind: string) => this.metrics.watchErrors.labels(kind).inc(),
@@ -193,4 +194,40 @@ export class Podns {
       this.options.backoff,
     );
   }
+}
+
+/**
+ * The client configuration for the chosen cluster. @throws StartupError when there is none to be had: a missing or
+ * unreadable kubeconfig, or --in-cluster outside a pod.
+ */
+function loadKubeConfig(kube: ServeConfig["kube"]): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (kube.kind === "in-cluster") {
+      if (!existsSync(SERVICE_ACCOUNT_TOKEN) || process.env["KUBERNETES_SERVICE_HOST"] === undefined) {
+        throw new Error(
+          `--in-cluster: no service account here (${SERVICE_ACCOUNT_TOKEN}, KUBERNETES_SERVICE_HOST)`,
+        );
+      }
+      kc.loadFromCluster();
+    } else if (kube.kind === "kubeconfig" && kube.file !== undefined) {
+      kc.loadFromFile(kube.file);
+    } else {
+      // Without a file, client-node falls back to http://localhost:8080, which is never what an operator meant.
+      const file = process.env["KUBECONFIG"] || path.join(os.homedir(), ".kube", "config");
+      if (!process.env["KUBECONFIG"] && !existsSync(file)) throw new Error(`no kubeconfig at ${file}`);
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    const reason = (err as Error).message.split("\n")[0]!;
+    throw new StartupError(
+      `${reason}: pass --kubeconfig FILE, --in-cluster, or --source PATH for manifest files`,
+    );
+  }
+  if (kc.getCurrentCluster() === null || kc.getContexts().length === 0) {
+    throw new StartupError(
+      "no cluster configured: pass --kubeconfig FILE, --in-cluster, or --source PATH for manifest files",
+    );
+  }
+  return kc;
 }

@@ -6,7 +6,7 @@
 
 import type { Catalog } from "../discovery/catalog.js";
 import { QType } from "../dns/constants.js";
-import { child, type Fqdn } from "../dns/name.js";
+import { child, type Fqdn, isReverseZone } from "../dns/name.js";
 import type { Rr, SoaRecord } from "../dns/records.js";
 import { type Snapshot, SnapshotBuilder, type ZoneSpec } from "./snapshot.js";
 
@@ -159,7 +159,7 @@ export class ZoneStore {
         ns: file?.records.filter((r) => r.name === apex && r.type === QType.NS),
       };
       builder.addZone(spec);
-      if (!isReverse(apex)) {
+      if (!isReverseZone(apex)) {
         const name = child(["dns-version"], apex);
         builder.add([{ name, ttl: this.opts.ttl, type: QType.TXT, strings: [SPEC_VERSION] }]);
       }
@@ -172,13 +172,4 @@ export class ZoneStore {
     if (this.synced) for (const group of this.catalog.rrsetGroups()) builder.addSets(group);
     return builder.build(this.serial, this.synced, ++this.version, this.catalog);
   }
-}
-
-export function isReverse(zone: Fqdn): boolean {
-  return (
-    zone.endsWith(".in-addr.arpa.") ||
-    zone.endsWith(".ip6.arpa.") ||
-    zone === "in-addr.arpa." ||
-    zone === "ip6.arpa."
-  );
 }

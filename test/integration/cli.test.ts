@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -107,8 +108,65 @@ describe("podns serve start-up and shutdown", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it("exits 0 on SIGTERM even when its log reader has gone away", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--source", "zones/", "--listen", `127.0.0.1:${port}`, "--http-listen", "127.0.0.1:0"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] },
+    );
+    await waitForOutput(child, "podns serving");
+    // Close the reading end, as `podns serve | head -1` does once head has its line.
+    child.stdout?.destroy();
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r("still running"), 6_000)),
+    ]);
+    if (code === "still running") child.kill("SIGKILL");
+    expect(code).toBe(0);
+  });
+
+  it("exits 2 naming the address when the DNS port is taken", async () => {
+    const port = await freePort();
+    const holder = net.createServer().listen(port, "127.0.0.1");
+    await new Promise((r) => holder.once("listening", r));
+    try {
+      const { code, stderr } = await podnsExit([
+        "serve",
+        "--source",
+        "zones/",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--http-listen",
+        "127.0.0.1:0",
+      ]);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("exits 2 with advice when no cluster is configured and no source is given", async () => {
+    const home = mkdtempSync(path.join(tmpdir(), "podns-home-"));
+    try {
+      await run(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"], {
+        timeout: 15_000,
+        env: { ...process.env, HOME: home, KUBECONFIG: "" },
+      });
+      expect.unreachable("podns should have exited 2");
+    } catch (err) {
+      const e = err as { code: number; stderr: string };
+      expect(e.code).toBe(2);
+      expect(e.stderr).toMatch(/no kubeconfig at .*: pass --kubeconfig FILE, --in-cluster, or --source PATH/);
+    }
+  });
+
   it.each([
     { args: ["serve", "--bogus"], reason: /unknown option '--bogus'/ },
+    { args: ["serve", "--kubeconfig", "/no/such/kubeconfig"], reason: /ENOENT.*\/no\/such\/kubeconfig/ },
     { args: ["serve", "--ttl", "soon"], reason: /--ttl.*soon.*invalid/ },
     { args: ["serve", "--cluster-ip", "maybe"], reason: /--cluster-ip.*maybe/ },
     { args: ["serve", "--listen", "localhost"], reason: /--listen: "localhost" is not HOST:PORT/ },

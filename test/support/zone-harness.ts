@@ -9,12 +9,12 @@ import { expect, vi } from "vitest";
 import { Catalog } from "../../src/discovery/catalog.js";
 import type { ClusterIpMode } from "../../src/discovery/service-records.js";
 import { QClass, rcodeName, typeFromName } from "../../src/dns/constants.js";
-import { fqdn } from "../../src/dns/name.js";
+import { fqdn, isReverseZone } from "../../src/dns/name.js";
 import { formatRr } from "../../src/dns/presentation.js";
 import type { RrSet } from "../../src/dns/records.js";
 import { FileSource } from "../../src/k8s/manifest-source.js";
 import { lookup } from "../../src/zone/lookup.js";
-import { isReverse, ZoneStore } from "../../src/zone/store.js";
+import { ZoneStore } from "../../src/zone/store.js";
 
 /** Manifests of namespace `shop` and the static `cluster.local.zone`. */
 export const CLUSTER_FIXTURES = fileURLToPath(new URL("../fixtures/cluster/", import.meta.url));
@@ -77,7 +77,7 @@ export function zoneHarness(options: HarnessOptions = {}): ZoneHarness {
   const warnings: string[] = [];
   // As Podns wires them: synthesis into the forward zones, the store serving every zone.
   const catalog = new Catalog({
-    zones: zones.filter((z) => !isReverse(z)),
+    zones: zones.filter((z) => !isReverseZone(z)),
     ttl,
     clusterIp: options.clusterIp ?? "endpoints",
     preferSameZone: options.preferSameZone,
