@@ -192,13 +192,31 @@ function decodeClientSubnet(msg: Uint8Array, start: number, len: number): string
   return undefined;
 }
 
+/** Scratch space for building qname keys: a name is at most 255 octets (RFC 1035 section 2.3.4). */
+const scratch = Buffer.allocUnsafe(256);
+
 /**
  * The lookup key of a validated qname: lowercased (RFC 4343), labels joined with dots, trailing dot. Bytes that
  * cannot stand in a presentation-form label unescaped become `\DDD`, so such a name never equals a stored name by
- * accident.
+ * accident. The common case (printable ASCII) is copied into a scratch buffer and decoded once.
  */
 function qnameKey(msg: Uint8Array, start: number, end: number): Fqdn {
   if (end - start === 1) return "." as Fqdn;
+  let pos = start;
+  let o = 0;
+  for (let len = msg[pos]!; len !== 0; len = msg[pos]!) {
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = msg[i]!;
+      if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) return escapedKey(msg, start);
+      scratch[o++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    scratch[o++] = 0x2e;
+    pos += len + 1;
+  }
+  return scratch.toString("latin1", 0, o) as Fqdn;
+}
+
+function escapedKey(msg: Uint8Array, start: number): Fqdn {
   let out = "";
   let pos = start;
   while (msg[pos] !== 0) {
