@@ -16,6 +16,8 @@ export interface Edns {
   readonly dnssecOk: boolean;
   /** EDNS Client Subnet (RFC 7871) source address when present and well formed. */
   readonly clientSubnet: string | undefined;
+  /** The ECS option's data as received (family, prefix lengths, address), echoed in the response (RFC 7871 7.2.1). */
+  readonly clientSubnetOption: Uint8Array | undefined;
 }
 
 /** A query that can be answered. Offsets point into the original message. */
@@ -132,7 +134,13 @@ function skipName(msg: Uint8Array, offset: number): number {
   return -1;
 }
 
-const NO_EDNS: Edns = { udpSize: 0, version: 0, dnssecOk: false, clientSubnet: undefined };
+const NO_EDNS: Edns = {
+  udpSize: 0,
+  version: 0,
+  dnssecOk: false,
+  clientSubnet: undefined,
+  clientSubnetOption: undefined,
+};
 
 /** Reads the additional section: at most one OPT, owned by the root (RFC 6891 section 6.1.1). Null means FORMERR. */
 function decodeAdditional(msg: Uint8Array, offset: number, count: number): Edns | null {
@@ -162,6 +170,7 @@ function decodeOpt(msg: Uint8Array, pos: number, rdata: number, rdlength: number
   const version = msg[pos + 5]!;
   const dnssecOk = (msg[pos + 6]! & 0x80) !== 0;
   let clientSubnet: string | undefined;
+  let clientSubnetOption: Uint8Array | undefined;
   let opt = rdata;
   const end = rdata + rdlength;
   while (opt < end) {
@@ -169,10 +178,13 @@ function decodeOpt(msg: Uint8Array, pos: number, rdata: number, rdlength: number
     const code = (msg[opt]! << 8) | msg[opt + 1]!;
     const len = (msg[opt + 2]! << 8) | msg[opt + 3]!;
     if (opt + 4 + len > end) return null;
-    if (code === 8) clientSubnet = decodeClientSubnet(msg, opt + 4, len);
+    if (code === 8) {
+      clientSubnet = decodeClientSubnet(msg, opt + 4, len);
+      if (clientSubnet !== undefined) clientSubnetOption = msg.subarray(opt + 4, opt + 4 + len);
+    }
     opt += 4 + len;
   }
-  return { udpSize, version, dnssecOk, clientSubnet };
+  return { udpSize, version, dnssecOk, clientSubnet, clientSubnetOption };
 }
 
 /** RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS (truncated to the prefix). */

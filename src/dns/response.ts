@@ -14,6 +14,8 @@ export const MAX_TCP_MESSAGE = 65_535;
 
 export interface Sections {
   readonly rcode: number;
+  /** The answer depends on the querier's topology zone: an ECS option is echoed with a full scope (RFC 7871). */
+  readonly zoned?: boolean;
   readonly authoritative: boolean;
   readonly answer: readonly RrSet[];
   readonly authority: readonly RrSet[];
@@ -44,7 +46,7 @@ export function encodeResponse(
   w.pos = 12;
   w.bytes(msg.subarray(12, query.questionEnd));
   w.registerName(query.qname, 12);
-  const room = limit - (query.edns ? OPT_SIZE : 0);
+  const room = limit - optSize(query.edns);
   let an = writeSets(w, sections.answer, room);
   if (an.truncated && limit >= MAX_TCP_MESSAGE) {
     // TC over TCP leaves the client nowhere to go (RFC 7766 section 8): when an RRset exceeds even a TCP message
@@ -53,7 +55,7 @@ export function encodeResponse(
   }
   const ns = an.truncated ? NOTHING : writeSets(w, sections.authority, room);
   let ar = an.truncated || ns.truncated ? 0 : writeAdditional(w, sections.additional, room);
-  if (query.edns) ar += writeOpt(w, query.edns, sections.rcode);
+  if (query.edns) ar += writeOpt(w, query.edns, sections.rcode, sections.zoned === true);
   const truncated = an.truncated || ns.truncated;
   const flags = responseFlags(query.flags, sections.rcode, sections.authoritative, truncated);
   writeHeader(w, query.id, flags, 1, an.count, ns.count, ar);
@@ -163,13 +165,34 @@ function writeAdditional(w: MessageWriter, sets: readonly RrSet[], room: number)
 }
 
 /** OPT (RFC 6891 section 6.1.3): our payload size, the upper 8 bits of the rcode, version 0, DO echoed (RFC 3225). */
-function writeOpt(w: MessageWriter, edns: Edns, rcode: number): number {
+function writeOpt(w: MessageWriter, edns: Edns, rcode: number, zoned = false): number {
   w.u8(0);
   w.u16(QType.OPT);
   w.u16(MAX_EDNS_UDP_PAYLOAD);
   w.u8(rcode >> 4);
   w.u8(0);
   w.u16(edns.dnssecOk ? 0x8000 : 0);
-  w.u16(0);
+  const ecs = edns.clientSubnetOption;
+  if (ecs === undefined) {
+    w.u16(0);
+    return 1;
+  }
+  // RFC 7871 section 7.2.1: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as asked; SCOPE PREFIX-LENGTH is the source
+  // prefix when the answer was chosen by the querier's zone, else 0 (valid for every client).
+  w.u16(4 + ecs.length);
+  w.u16(ECS_OPTION);
+  w.u16(ecs.length);
+  w.bytes(ecs.subarray(0, 3));
+  w.u8(zoned ? ecs[2]! : 0);
+  w.bytes(ecs.subarray(4));
   return 1;
+}
+
+/** EDNS Client Subnet option code (RFC 7871 section 6). */
+const ECS_OPTION = 8;
+
+/** Bytes the OPT record takes in a response to this query. */
+function optSize(edns: Edns | null): number {
+  if (edns === null) return 0;
+  return OPT_SIZE + (edns.clientSubnetOption === undefined ? 0 : 4 + edns.clientSubnetOption.length);
 }

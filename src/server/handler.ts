@@ -182,7 +182,10 @@ function identity(order: number[], n: number): number[] {
 
 function cacheKey(q: Query, limit: number, zone: string | undefined): string {
   const edns = q.edns === null ? 0 : q.edns.dnssecOk ? 2 : 1;
-  return `${q.qtype}/${q.qclass}/${limit}/${edns}/${zone ?? ""}/${q.qname}`;
+  const key = `${q.qtype}/${q.qclass}/${limit}/${edns}/${zone ?? ""}/${q.qname}`;
+  // The echoed client-subnet option is part of the bytes (RFC 7871 section 7.2.1).
+  const ecs = q.edns?.clientSubnetOption;
+  return ecs === undefined ? key : `${key}/${Buffer.from(ecs).toString("hex")}`;
 }
 
 /**

@@ -9,6 +9,8 @@ import type { Snapshot, Zone } from "./snapshot.js";
 
 export interface Outcome {
   readonly rcode: number;
+  /** The answer has topology-zone variants, so it depends on who asks. */
+  readonly zoned?: boolean;
   /** AA: podns holds the zone (RFC 1035 section 4.1.1). */
   readonly authoritative: boolean;
   readonly answer: readonly RrSet[];
@@ -50,6 +52,7 @@ export function lookup(
   if (stored === undefined) return snap.synced ? answerNoData(zone) : SERVFAIL;
   const set = (clientZone !== undefined ? stored.byZone?.get(clientZone) : undefined) ?? stored;
   return {
+    zoned: stored.byZone !== undefined,
     rcode: Rcode.NOERROR,
     authoritative: true,
     answer: [set],

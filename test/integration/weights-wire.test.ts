@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 /**
  * Weights over real UDP against an in-process podns serving test/fixtures/weights: the querier's zone from the
  * client socket's source address (bound to 127.0.0.x addresses that are pod IPs in the fixtures) or from an EDNS
@@ -6,6 +7,7 @@
  */
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { Packet } from "dns2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/dns/shuffle.js";
@@ -87,6 +89,8 @@ function chiSquare(observed: readonly number[], probabilities: readonly number[]
 /** Upper 1% point of chi-square with 3 degrees of freedom. */
 const CHI2_3DF_1PCT = 11.345;
 
+const run = promisify(execFile);
+
 describe("the querier's zone over UDP", () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -148,9 +152,6 @@ describe("the querier's zone over UDP", () => {
     expect(await priorities(server, "zonal", from, opt)).toEqual(expected);
   });
 
-  // Bug found while writing these tests: src/dns/query.ts decodes an IPv6 ECS address as eight uncompressed groups
-  // (fd00:20:0:0:0:0:0:22) while the catalog indexes pod IPs in RFC 5952 form (fd00:20::22), so an IPv6 client
-  // subnet never names a zone. `.fails` keeps the case visible; remove it once the address is canonicalised.
   it("from EDNS Client Subnet: an IPv6 address of a zone-b pod places the querier in zone-b", async () => {
     const opt = { options: [clientSubnetOption("fd00:20::22")] };
     expect(await priorities(server, "zonal", PROBE.unknown, opt)).toEqual(preferring(ZONE_B, ZONE_A));
@@ -197,6 +198,23 @@ describe("the querier's zone over UDP", () => {
       return `${priority} ${target!.split(".")[0]}`;
     });
     expect(got.sort()).toEqual(preferring(ZONE_B, ZONE_A));
+  });
+
+  it.each([
+    { says: "a zone-dependent answer covers the client's whole prefix", name: "zonal", scope: 32 },
+    { says: "an answer that is the same for everyone covers every client", name: "plain", scope: 0 },
+  ])("echoes the client-subnet option (RFC 7871 7.2.1): $says", async ({ name, scope }) => {
+    const { stdout } = await run("dig", [
+      "@127.0.0.1",
+      "-p",
+      String(server.port),
+      "+time=2",
+      "+tries=1",
+      `+subnet=${PROBE.b}/32`,
+      "SRV",
+      `_http._tcp.${name}.geo.svc.cluster.local`,
+    ]);
+    expect(stdout).toContain(`CLIENT-SUBNET: ${PROBE.b}/32/${scope}`);
   });
 });
 
