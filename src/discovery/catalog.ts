@@ -223,6 +223,23 @@ export class Catalog {
     for (const entry of this.entries.values()) yield entry.sets;
   }
 
+  /** Read-only views of what podns holds, for the debug endpoint: Services with their slices, and pods by key. */
+  inspect(): {
+    services: Iterable<ServiceInfo>;
+    slicesOf: (svc: ServiceInfo) => readonly SliceInfo[];
+    pod: (key: string) => PodInfo | undefined;
+    node: (name: string) => NodeInfo | undefined;
+    options: SynthesisOptions;
+  } {
+    return {
+      services: this.services.values(),
+      slicesOf: (svc) => [...(this.slicesByService.get(key(svc.namespace, svc.name))?.values() ?? [])],
+      pod: (k) => this.pods.get(k),
+      node: (name) => this.nodes.get(name),
+      options: this.opts,
+    };
+  }
+
   /** Counts for metrics: objects held by kind. */
   counts(): { services: number; endpointSlices: number; pods: number; nodes: number } {
     return {
