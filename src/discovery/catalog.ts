@@ -4,7 +4,7 @@
  * changed, which is what moves the SOA serial. It also keeps the index from pod IP to topology zone that tells a
  * querier's zone.
  */
-import type { RrSet } from "../dns/records.js";
+import { type RrSet, sameSets } from "../dns/records.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "./model.js";
 import { type SynthesisOptions, serviceRecords } from "./service-records.js";
 
@@ -12,8 +12,6 @@ const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
 interface ServiceEntry {
   sets: readonly RrSet[];
-  /** The RRsets in a comparable form, to tell a real change from a no-op update. */
-  fingerprint: string;
   /** When the last slow-start ramp ends, in milliseconds since the epoch. */
   rampUntil: number | undefined;
 }
@@ -30,7 +28,9 @@ export class Catalog {
   private readonly nodes = new Map<string, NodeInfo>();
   /** Pod IP to its node's topology zone: the querier's zone when a pod asks. */
   private readonly zoneByIp = new Map<string, string>();
-  private readonly entries = new Map<string, ServiceEntry>();
+  private readonly served = new Map<string, ServiceEntry>();
+  /** Services whose RRsets changed in the last `takeChanges`. */
+  private changed = new Set<string>();
   /** Service key to (endpoint key to when podns first saw it ready). */
   private readonly firstReady = new Map<string, Map<string, number>>();
   private readonly dirty = new Set<string>();
@@ -151,7 +151,7 @@ export class Catalog {
   /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
   touchRamping(_now: number): boolean {
     let any = false;
-    for (const [k, entry] of this.entries) {
+    for (const [k, entry] of this.served) {
       if (entry.rampUntil !== undefined) {
         this.dirty.add(k);
         any = true;
@@ -162,25 +162,35 @@ export class Catalog {
 
   /** True while any Service's slow-start ramp runs. */
   get ramping(): boolean {
-    for (const entry of this.entries.values()) if (entry.rampUntil !== undefined) return true;
+    for (const entry of this.served.values()) if (entry.rampUntil !== undefined) return true;
     return false;
   }
 
   /** Re-synthesises the Services touched since the last call; true when any served record changed. */
   takeChanges(now = Date.now()): boolean {
-    let changed = false;
+    this.changed = new Set();
     for (const k of this.dirty) {
-      if (this.synthesise(k, now)) changed = true;
+      if (this.synthesise(k, now)) this.changed.add(k);
     }
     this.dirty.clear();
-    return changed;
+    return this.changed.size > 0;
+  }
+
+  /** The Services whose RRsets changed in the last `takeChanges`, with their RRsets now (none when deleted). */
+  *lastChanges(): Iterable<[string, readonly RrSet[]]> {
+    for (const k of this.changed) yield [k, this.served.get(k)?.sets ?? []];
+  }
+
+  /** Every Service's RRsets, by Service key. */
+  *entries(): Iterable<[string, readonly RrSet[]]> {
+    for (const [k, entry] of this.served) yield [k, entry.sets];
   }
 
   private synthesise(k: string, now: number): boolean {
     const svc = this.services.get(k);
-    const before = this.entries.get(k);
+    const before = this.served.get(k);
     if (svc === undefined) {
-      this.entries.delete(k);
+      this.served.delete(k);
       this.firstReady.delete(k);
       return before !== undefined;
     }
@@ -206,21 +216,20 @@ export class Catalog {
     this.firstReady.set(k, seen);
     const rampUntil = result.rampUntil !== undefined && result.rampUntil > now ? result.rampUntil : undefined;
     if (result.sets.length === 0) {
-      this.entries.delete(k);
+      this.served.delete(k);
       return before !== undefined;
     }
-    const fingerprint = JSON.stringify(result.sets, replacer);
-    if (before?.fingerprint === fingerprint) {
+    if (before !== undefined && sameSets(before.sets, result.sets)) {
       before.rampUntil = rampUntil;
       return false;
     }
-    this.entries.set(k, { sets: result.sets, fingerprint, rampUntil });
+    this.served.set(k, { sets: result.sets, rampUntil });
     return true;
   }
 
   /** The synthesised RRsets, one array per Service. */
   *rrsetGroups(): Iterable<readonly RrSet[]> {
-    for (const entry of this.entries.values()) yield entry.sets;
+    for (const entry of this.served.values()) yield entry.sets;
   }
 
   /** Read-only views of what podns holds, for the debug endpoint: Services with their slices, and pods by key. */
@@ -249,9 +258,4 @@ export class Catalog {
       nodes: this.nodes.size,
     };
   }
-}
-
-/** Zone variants are Maps, which JSON.stringify would write as `{}`. */
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Map ? [...value] : value;
 }

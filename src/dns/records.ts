@@ -70,3 +70,17 @@ export interface RrSet {
   /** The RRset as a querier in a given topology zone should see it (SRV priorities, A/AAAA order). */
   readonly byZone?: ReadonlyMap<string, RrSet>;
 }
+
+/** True when two lists hold the same RRsets, by identity or by content (zone variants included). */
+export function sameSets(a: readonly RrSet[], b: readonly RrSet[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && JSON.stringify(a[i], mapsAsArrays) !== JSON.stringify(b[i], mapsAsArrays))
+      return false;
+  }
+  return true;
+}
+
+function mapsAsArrays(_key: string, value: unknown): unknown {
+  return value instanceof Map ? [...value] : value;
+}

@@ -1,19 +1,21 @@
 /**
- * The per-query path: decode, look up, encode. Encoded responses are cached per snapshot, keyed by what changes
- * their bytes (qname, qtype, qclass, size limit, EDNS and DO, the querier's topology zone); a hit costs one copy and
- * a few patched bytes. A/AAAA answers are cached as fixed-size record blocks and put in weighted random order per
+ * The per-query path: decode, look up, encode. Encoded responses are cached, keyed by what changes their bytes
+ * (qname, qtype, qclass, size limit, EDNS and DO, the querier's topology zone) and checked against the generations
+ * of the names they came from; a hit costs one copy and a few patched bytes. A/AAAA answers are cached as fixed-size record blocks and put in weighted random order per
  * query by copying blocks, never by encoding again.
  * dns2's codec is deliberately not used here: measured on this hardware it parses about 28k queries/s and encodes
  * about 500 ten-record responses/s, far below the socket's rate (FACTS.md, BENCHMARKS.md).
  */
 import { LRUCache } from "lru-cache";
 import { Flag, QType, Rcode } from "../dns/constants.js";
+import type { Fqdn } from "../dns/name.js";
 import { decodeQuery, type Query } from "../dns/query.js";
 import type { RrSet } from "../dns/records.js";
 import { encodeError, encodeResponse, MAX_TCP_MESSAGE, udpLimit } from "../dns/response.js";
 import { type Random, weightedOrder } from "../dns/shuffle.js";
 import { MessageWriter } from "../dns/writer.js";
 import { lookup, type Outcome } from "../zone/lookup.js";
+import type { NameNode, Snapshot } from "../zone/snapshot.js";
 import type { ZoneStore } from "../zone/store.js";
 
 export type Transport = "udp" | "tcp";
@@ -33,14 +35,19 @@ export interface AnswerPolicy {
   readonly random?: Random;
 }
 
-/** Cached responses per snapshot: at most 10,000 entries and 32 MiB (TCP answers reach 64 KiB each). */
-const CACHE_ENTRIES = 10_000;
+/** Cached responses per snapshot: at most 50,000 entries and 32 MiB (TCP answers reach 64 KiB each). */
+const CACHE_ENTRIES = 50_000;
 const CACHE_BYTES = 32 * 1024 * 1024;
 /** Wire size of an A and an AAAA record whose owner is a pointer to the question (RFC 1035 section 4.1.3). */
 const BLOCK_SIZE: Record<number, number> = { [QType.A]: 16, [QType.AAAA]: 28 };
 
 interface Cached {
   readonly bytes: Buffer;
+  /** The names the answer was built from, with their generations then: a change to any invalidates it. */
+  readonly deps: readonly NameNode[];
+  readonly gens: readonly number[];
+  /** Negative and refused answers carry the SOA serial or depend on absent names: valid for one version only. */
+  readonly version: number | undefined;
   /** The answer's records as blocks to reorder, when the answer is one weighted A/AAAA RRset. */
   readonly blocks?: {
     readonly start: number;
@@ -57,7 +64,6 @@ export class QueryHandler {
     maxSize: CACHE_BYTES,
     sizeCalculation: (entry) => entry.bytes.length + 64,
   });
-  private cacheVersion = -1;
   private readonly order: number[] = [];
   private keys = new Float64Array(64);
   private readonly random: Random;
@@ -108,10 +114,6 @@ export class QueryHandler {
     }
     const query = decoded.query;
     const snap = this.store.current;
-    if (snap.version !== this.cacheVersion) {
-      this.cache.clear();
-      this.cacheVersion = snap.version;
-    }
     // The querier's zone: from EDNS Client Subnet (RFC 7871) when present, else from the source address.
     const zone = snap.zoneAware
       ? ((query.edns?.clientSubnet !== undefined
@@ -121,16 +123,16 @@ export class QueryHandler {
     const limit = transport === "udp" ? udpLimit(query.edns) : MAX_TCP_MESSAGE;
     const key = cacheKey(query, limit, zone);
     let cached = this.cache.get(key);
-    const hit = cached !== undefined;
-    if (cached === undefined) {
+    const hit = cached !== undefined && isCurrent(cached, snap.version);
+    if (!hit) {
       const outcome = lookup(snap, query.qname, query.qtype, query.qclass, zone);
       const bytes = encodeResponse(this.writer, msg, query, outcome, limit);
-      cached = { bytes, blocks: this.blocksOf(outcome, bytes, query) };
+      cached = { bytes, blocks: this.blocksOf(outcome, bytes, query), ...dependencies(snap, query, outcome) };
       // SERVFAIL before sync is not cached: the next snapshot will answer it.
       if (outcome.rcode !== Rcode.SERVFAIL) this.cache.set(key, cached);
     }
-    const out =
-      cached.blocks === undefined ? patch(cached.bytes, msg, query) : this.arrange(cached, msg, query);
+    const entry = cached!;
+    const out = entry.blocks === undefined ? patch(entry.bytes, msg, query) : this.arrange(entry, msg, query);
     this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, hit);
     return out;
   }
@@ -172,6 +174,32 @@ export class QueryHandler {
     out.writeUInt16BE(k, 6);
     return patch(out, msg, q, false);
   }
+}
+
+/**
+ * What a cached answer depends on. A positive answer stays valid while the names it was built from (the qname, its
+ * CNAME chain, the additional section's owners) keep their generation, so a change to one Service leaves every
+ * other Service's cached answers in place. Anything carrying the SOA, or saying a name is absent, lasts one version.
+ */
+function dependencies(snap: Snapshot, q: Query, outcome: Outcome): Pick<Cached, "deps" | "gens" | "version"> {
+  const deps: NameNode[] = [];
+  const add = (name: Fqdn) => {
+    const node = snap.nodes.get(name);
+    if (node !== undefined && !deps.includes(node)) deps.push(node);
+  };
+  add(q.qname);
+  for (const set of outcome.answer) add(set.name);
+  for (const set of outcome.additional) add(set.name);
+  const positive =
+    outcome.rcode === Rcode.NOERROR && outcome.answer.length > 0 && outcome.authority.length === 0;
+  return { deps, gens: deps.map((n) => n.gen), version: positive ? undefined : snap.version };
+}
+
+function isCurrent(entry: Cached, version: number): boolean {
+  if (entry.version !== undefined && entry.version !== version) return false;
+  const { deps, gens } = entry;
+  for (let i = 0; i < deps.length; i++) if (deps[i]!.gen !== gens[i]) return false;
+  return true;
 }
 
 function identity(order: number[], n: number): number[] {

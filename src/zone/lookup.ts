@@ -5,7 +5,7 @@
 import { QClass, QType, Rcode } from "../dns/constants.js";
 import type { Fqdn } from "../dns/name.js";
 import type { RrSet, SoaRecord } from "../dns/records.js";
-import type { Snapshot, Zone } from "./snapshot.js";
+import type { NameNode, Snapshot, Zone } from "./snapshot.js";
 
 export interface Outcome {
   readonly rcode: number;
@@ -90,13 +90,13 @@ function answerNoData(zone: Zone): Outcome {
 }
 
 /** RFC 8482 section 4.2: answer ANY with one RRset of the name rather than all of them. */
-function answerAny(node: ReadonlyMap<number, RrSet>, zone: Zone, synced: boolean): Outcome {
-  const first = node.values().next();
-  if (first.done) return synced ? answerNoData(zone) : SERVFAIL;
+function answerAny(node: NameNode, zone: Zone, synced: boolean): Outcome {
+  const first = node.sets[0];
+  if (first === undefined) return synced ? answerNoData(zone) : SERVFAIL;
   return {
     rcode: Rcode.NOERROR,
     authoritative: true,
-    answer: [first.value],
+    answer: [first],
     authority: NONE,
     additional: NONE,
   };

@@ -1,14 +1,15 @@
 /**
- * The zone store: owns the current Snapshot and rebuilds it from the static zones and the catalog when either
- * changes. Bursts of changes (a relist, a rollout) are coalesced into one rebuild; the SOA serial moves only when
- * the served records changed.
+ * The zone store: keeps the zone index up to date with the static zones and the catalog. Bursts of changes (a
+ * relist, a rollout) are coalesced into one publish that touches only the Services that changed; the SOA serial
+ * moves only when served records changed.
  */
 
 import type { Catalog } from "../discovery/catalog.js";
 import { QType } from "../dns/constants.js";
 import { child, type Fqdn, isReverseZone } from "../dns/name.js";
 import type { Rr, SoaRecord } from "../dns/records.js";
-import { type Snapshot, SnapshotBuilder, type ZoneSpec } from "./snapshot.js";
+import { ZoneIndex } from "./index.js";
+import { groupRecords, Snapshot, synthesiseSoa, type Zone } from "./snapshot.js";
 
 /** Specification version published at `dns-version.<zone>` (Kubernetes DNS specification, section 2.1). */
 export const SPEC_VERSION = "1.1.0";
@@ -38,6 +39,7 @@ export interface PublishInfo {
 }
 
 export class ZoneStore {
+  private index: ZoneIndex;
   private snap: Snapshot;
   private serial = 0;
   private version = 0;
@@ -45,6 +47,8 @@ export class ZoneStore {
   /** The static zones as JSON: a reload of unchanged files must not move the serial. */
   private staticFingerprint = "[]";
   private staticChanged = true;
+  /** The catalog's RRsets are in the index (from the first complete sync on). */
+  private catalogApplied = false;
   private readonly pendingSources = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private rampTimer: NodeJS.Timeout | undefined;
@@ -54,10 +58,11 @@ export class ZoneStore {
     private readonly opts: StoreOptions,
     private readonly catalog: Catalog,
   ) {
-    this.snap = this.build(false);
+    this.index = new ZoneIndex(this.apexes());
+    this.snap = this.publish(true);
   }
 
-  /** The snapshot queries read. Swapped whole; never mutated. */
+  /** What queries read now. */
   get current(): Snapshot {
     return this.snap;
   }
@@ -91,7 +96,7 @@ export class ZoneStore {
     this.listeners.push(listener);
   }
 
-  /** Schedules a rebuild; many calls within the coalescing window make one. */
+  /** Schedules a publish; many calls within the coalescing window make one. */
   publishSoon(): void {
     if (this.timer !== undefined) return;
     this.timer = setTimeout(() => {
@@ -100,16 +105,17 @@ export class ZoneStore {
     }, COALESCE_MS);
   }
 
+  /** Applies what changed to the index, in one synchronous step, and moves the SOA serial if anything did. */
   publishNow(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const started = performance.now();
-    const changed = this.catalog.takeChanges() || this.staticChanged || this.snap.synced !== this.synced;
-    if (!changed && this.snap.synced === this.synced) return;
-    this.staticChanged = false;
-    this.snap = this.build(changed);
+    const wasSynced = this.snap.synced;
+    const changed = this.apply();
+    if (!changed && wasSynced === this.synced) return;
+    this.snap = this.publish(changed);
     const info = {
       snapshot: this.snap,
       serial: this.serial,
@@ -140,7 +146,62 @@ export class ZoneStore {
     this.rampTimer = undefined;
   }
 
-  private build(changed: boolean): Snapshot {
+  private apexes(): Fqdn[] {
+    return [...new Set([...this.opts.zones, ...this.staticZones.map((z) => z.origin)])];
+  }
+
+  /** Brings the index up to date; true when served records changed. */
+  private apply(): boolean {
+    const catalogChanged = this.catalog.takeChanges();
+    let changed = false;
+    if (this.staticChanged) {
+      const apexes = this.apexes();
+      if (apexes.length !== this.index.apexes.size || apexes.some((a) => !this.index.apexes.has(a))) {
+        // The set of zones changed (a zone file came or went): start a fresh index, which is rare.
+        this.index = new ZoneIndex(apexes);
+        this.catalogApplied = false;
+      }
+      this.applyStatic();
+      this.staticChanged = false;
+      changed = true;
+    }
+    // Until every source has synced, a partial catalog could answer wrongly (a Service listed before its
+    // EndpointSlices): only static data is served, and everything else is SERVFAIL.
+    if (this.synced && !this.catalogApplied) {
+      for (const [key, sets] of this.catalog.entries()) this.index.setSource(`svc:${key}`, sets);
+      this.catalogApplied = true;
+      changed = true;
+    } else if (this.catalogApplied && catalogChanged) {
+      for (const [key, sets] of this.catalog.lastChanges()) {
+        if (this.index.setSource(`svc:${key}`, sets) > 0) changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private applyStatic(): void {
+    const files = new Set<string>();
+    for (const zone of this.staticZones) {
+      const source = `file:${zone.origin}`;
+      files.add(source);
+      const records = zone.records.filter(
+        (r) => r.name !== zone.origin || (r.type !== QType.NS && r.type !== QType.SOA),
+      );
+      this.index.setSource(source, groupRecords(records));
+    }
+    for (const [source] of [...this.index.sources()]) {
+      if (source.startsWith("file:") && !files.has(source)) this.index.setSource(source, []);
+    }
+    for (const apex of this.index.apexes) {
+      if (isReverseZone(apex)) continue;
+      const name = child(["dns-version"], apex);
+      const txt = { name, ttl: this.opts.ttl, type: QType.TXT, strings: [SPEC_VERSION] };
+      this.index.setSource(`version:${apex}`, [{ name, type: QType.TXT, records: [txt] }]);
+    }
+  }
+
+  /** Moves the serial when records changed and publishes the apex records and a new Snapshot. */
+  private publish(changed: boolean): Snapshot {
     // RFC 1982 serials: seconds since the epoch, and always forward even for two changes in one second. Never
     // behind a zone file's serial: a date-style serial (2025061801) is ahead of the clock, and a zone served at
     // max(file, store) would keep the file's serial through every change.
@@ -148,28 +209,21 @@ export class ZoneStore {
       const fileSerials = this.staticZones.map((z) => z.soa?.serial ?? 0);
       this.serial = Math.max(this.serial + 1, Math.floor(Date.now() / 1000), ...fileSerials) >>> 0;
     }
-    const builder = new SnapshotBuilder(this.opts.ttl);
-    const fromFiles = new Map(this.staticZones.map((z) => [z.origin, z]));
-    const apexes = new Set([...this.opts.zones, ...this.staticZones.map((z) => z.origin)]);
-    for (const apex of apexes) {
-      const file = fromFiles.get(apex);
-      const spec: ZoneSpec = {
-        apex,
-        soa: file?.soa,
-        ns: file?.records.filter((r) => r.name === apex && r.type === QType.NS),
-      };
-      builder.addZone(spec);
-      if (!isReverseZone(apex)) {
-        const name = child(["dns-version"], apex);
-        builder.add([{ name, ttl: this.opts.ttl, type: QType.TXT, strings: [SPEC_VERSION] }]);
-      }
+    const zones = new Map<Fqdn, Zone>();
+    const files = new Map(this.staticZones.map((z) => [z.origin, z]));
+    const forward = this.opts.zones.find((z) => !isReverseZone(z));
+    for (const apex of this.index.apexes) {
+      const file = files.get(apex);
+      const soa = file?.soa
+        ? { ...file.soa, serial: this.serial }
+        : synthesiseSoa(apex, this.opts.ttl, this.serial, isReverseZone(apex) ? (forward ?? apex) : apex);
+      const nsRecords: Rr[] = file?.records.filter((r) => r.name === apex && r.type === QType.NS) ?? [];
+      if (nsRecords.length === 0)
+        nsRecords.push({ name: apex, ttl: this.opts.ttl, type: QType.NS, target: soa.mname });
+      const ns = groupRecords(nsRecords)[0]!;
+      zones.set(apex, { apex, soa, ns });
+      this.index.setSource(`apex:${apex}`, [{ name: apex, type: QType.SOA, records: [soa] }, ns]);
     }
-    for (const zone of this.staticZones) {
-      builder.add(zone.records.filter((r) => !(r.name === zone.origin && r.type === QType.NS)));
-    }
-    // Until every source has synced, a partial catalog could answer wrongly (a Service listed before its
-    // EndpointSlices): only static data is served, and everything else is SERVFAIL.
-    if (this.synced) for (const group of this.catalog.rrsetGroups()) builder.addSets(group);
-    return builder.build(this.serial, this.synced, ++this.version, this.catalog);
+    return new Snapshot(this.index, zones, this.synced, ++this.version, this.catalog);
   }
 }
