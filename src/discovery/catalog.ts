@@ -23,8 +23,8 @@ export class Catalog {
   /** Slice key to the slice, to find its owner when it is deleted or relabelled. */
   private readonly slices = new Map<string, SliceInfo>();
   private readonly pods = new Map<string, PodInfo>();
-  /** Pod key to the Services whose slices name it, with how many slices do. */
-  private readonly podServices = new Map<string, Map<string, number>>();
+  /** Pod key to the Services whose slices name it, with how many slices do (a plain pair for the usual one). */
+  private readonly podServices = new Map<string, Owners>();
   private readonly nodes = new Map<string, NodeInfo>();
   /** Pod IP to its node's topology zone: the querier's zone when a pod asks. */
   private readonly zoneByIp = new Map<string, string>();
@@ -82,15 +82,10 @@ export class Catalog {
   private countPods(slice: SliceInfo, owner: string, delta: 1 | -1): void {
     for (const ep of slice.endpoints) {
       if (ep.pod === undefined) continue;
-      let owners = this.podServices.get(ep.pod);
-      if (owners === undefined) {
-        owners = new Map();
-        this.podServices.set(ep.pod, owners);
-      }
-      const n = (owners.get(owner) ?? 0) + delta;
-      if (n > 0) owners.set(owner, n);
-      else owners.delete(owner);
-      if (owners.size === 0) this.podServices.delete(ep.pod);
+      const before = this.podServices.get(ep.pod);
+      const after = count(before, owner, delta);
+      if (after === undefined) this.podServices.delete(ep.pod);
+      else if (after !== before) this.podServices.set(ep.pod, after);
     }
   }
 
@@ -145,7 +140,10 @@ export class Catalog {
   }
 
   private touchPod(k: string): void {
-    for (const owner of this.podServices.get(k)?.keys() ?? []) this.dirty.add(owner);
+    const owners = this.podServices.get(k);
+    if (owners === undefined) return;
+    if (owners instanceof Map) for (const owner of owners.keys()) this.dirty.add(owner);
+    else this.dirty.add(owners.owner);
   }
 
   /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
@@ -258,4 +256,23 @@ export class Catalog {
       nodes: this.nodes.size,
     };
   }
+}
+
+/** The Services naming a pod: one (with how many of its slices do), or a Map for several. */
+type Owners = { readonly owner: string; readonly n: number } | Map<string, number>;
+
+function count(owners: Owners | undefined, owner: string, delta: 1 | -1): Owners | undefined {
+  if (owners === undefined) return delta > 0 ? { owner, n: 1 } : undefined;
+  if (!(owners instanceof Map)) {
+    if (owners.owner === owner) return owners.n + delta > 0 ? { owner, n: owners.n + delta } : undefined;
+    if (delta < 0) return owners;
+    return new Map([
+      [owners.owner, owners.n],
+      [owner, 1],
+    ]);
+  }
+  const n = (owners.get(owner) ?? 0) + delta;
+  if (n > 0) owners.set(owner, n);
+  else owners.delete(owner);
+  return owners.size === 0 ? undefined : owners;
 }

@@ -203,8 +203,10 @@ function endpointRecords(
   preferZone: boolean,
 ): void {
   const ttl = out.ttl;
+  const hosts = new Map<string, Fqdn>();
   for (const ep of endpoints) {
     const host = child([ep.label], base);
+    hosts.set(ep.label, host);
     for (const address of [...ep.v4, ...ep.v6]) {
       out.add({ name: host, ttl, type: isIPv4(address) ? QType.A : QType.AAAA, address });
       if (withPtr) out.add({ name: reverseName(address), ttl, type: QType.PTR, target: host });
@@ -220,7 +222,7 @@ function endpointRecords(
     out.put(
       srvSet(
         owner,
-        base,
+        hosts,
         members.filter((ep) => ep.ports.has(port.name)),
         port.name,
         ttl,
@@ -263,7 +265,7 @@ function addressSet(
         if (first(ep)) preferred++;
       }
     }
-    return { name, type, records, weights, preferred };
+    return { name, type, records: records.slice(), weights: weights.slice(), preferred };
   };
   const set = build(() => false);
   if (set.records.length === 0) return undefined;
@@ -277,7 +279,7 @@ function addressSet(
  */
 function srvSet(
   owner: Fqdn,
-  base: Fqdn,
+  hosts: ReadonlyMap<string, Fqdn>,
   endpoints: readonly PublishedEndpoint[],
   portName: string,
   ttl: number,
@@ -295,7 +297,7 @@ function srvSet(
       priority: priorityOf(ep),
       weight: encoded[i]!,
       port: ep.ports.get(portName)!.port,
-      target: child([ep.label], base),
+      target: hosts.get(ep.label)!,
     })),
   });
   const set = build(() => 0);
@@ -349,12 +351,11 @@ class RrSetCollector {
     if (set !== undefined) this.byKey.set(`${set.type} ${set.name}`, set);
   }
 
+  /** The RRsets, in arrays of exact length: they live as long as the Service does, one set per name. */
   sets(): RrSet[] {
-    const out: RrSet[] = [];
-    for (const v of this.byKey.values()) {
-      out.push(Array.isArray(v) ? { name: v[0]!.name, type: v[0]!.type, records: v } : v);
-    }
-    return out;
+    return Array.from(this.byKey.values(), (v) =>
+      Array.isArray(v) ? { name: v[0]!.name, type: v[0]!.type, records: v.slice() } : v,
+    );
   }
 }
 

@@ -167,7 +167,8 @@ export function toSlice(obj: Obj, warn: Warn = () => {}): SliceInfo | undefined 
     .filter(isDefined);
   const endpoints = (Array.isArray(obj.endpoints) ? obj.endpoints : [])
     .map((ep: Obj) => toEndpoint(ep, addressType, ref.namespace))
-    .filter(isDefined);
+    .filter(isDefined)
+    .slice();
   return { namespace: ref.namespace, name: ref.name, service, addressType, ports, endpoints };
 }
 
@@ -192,7 +193,8 @@ function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointIn
   const podNamespace = typeof ref?.namespace === "string" && ref.namespace !== "" ? ref.namespace : namespace;
   const pod = ref?.kind === "Pod" && typeof ref.name === "string" ? `${podNamespace}/${ref.name}` : undefined;
   return {
-    addresses,
+    // slice(): an array grown by push keeps room for 16 more; a copy is exact, and there is one per endpoint.
+    addresses: addresses.slice(),
     hostname: typeof ep.hostname === "string" && ep.hostname !== "" ? ep.hostname : undefined,
     ready: c.ready !== false,
     serving: c.serving ?? c.ready !== false,
@@ -225,7 +227,7 @@ export function toPod(obj: Obj, warn: Warn): PodInfo | undefined {
     weight,
     labels,
     readySince: readySinceOf(obj.status?.conditions),
-    ips: podIps(obj.status),
+    ips: podIps(obj.status).slice(),
     nodeName: typeof obj.spec?.nodeName === "string" ? obj.spec.nodeName : undefined,
   };
 }

@@ -22,8 +22,11 @@ export class NameNode {
   sets: readonly RrSet[] = [];
   children = 0;
   gen = 0;
-  /** Per type, the sources that give it records; kept only while a type has more than one. */
-  contributions: Contribution[] = [];
+  /**
+   * Where the RRsets come from: one source's name when a single source gives all of them (the common case, kept
+   * small because there is a node per pod), else each source with what it gives.
+   */
+  origin: string | readonly Contribution[] = NO_CONTRIBUTIONS;
 
   get(type: number): RrSet | undefined {
     for (const set of this.sets) if (set.type === type) return set;
@@ -33,7 +36,14 @@ export class NameNode {
   values(): readonly RrSet[] {
     return this.sets;
   }
+
+  contributions(): readonly Contribution[] {
+    const { origin } = this;
+    return typeof origin === "string" ? this.sets.map((set) => ({ source: origin, set })) : origin;
+  }
 }
+
+const NO_CONTRIBUTIONS: readonly Contribution[] = [];
 
 export class ZoneIndex {
   readonly nodes = new Map<Fqdn, NameNode>();
@@ -101,10 +111,13 @@ export class ZoneIndex {
       if (sets.length === 0) return false;
       node = this.create(name);
     }
-    const kept = node.contributions.filter((c) => c.source !== source);
-    const next = [...kept, ...sets.map((set) => ({ source, set }))];
+    const kept = node.contributions().filter((c) => c.source !== source);
+    const next = kept.concat(sets.map((set) => ({ source, set })));
     const served = serve(next);
-    node.contributions = next;
+    node.origin =
+      next.length > 0 && next.every((c) => c.source === source) && served.length === next.length
+        ? source
+        : next;
     const changed = !sameSets(node.sets, served);
     if (changed) {
       for (const set of node.sets) if (set.byZone !== undefined) this.zonedSets--;
@@ -162,9 +175,7 @@ function serve(contributions: readonly Contribution[]): RrSet[] {
     if (list === undefined) byType.set(c.set.type, [c.set]);
     else list.push(c.set);
   }
-  const out: RrSet[] = [];
-  for (const [type, sets] of byType) out.push(sets.length === 1 ? sets[0]! : merge(type, sets));
-  return out;
+  return Array.from(byType, ([type, sets]) => (sets.length === 1 ? sets[0]! : merge(type, sets)));
 }
 
 /**
