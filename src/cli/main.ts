@@ -2,23 +2,19 @@
  * The `podns` command. Exit status: 0 on success, 2 for a bad flag, a bad value or a source file that does not
  * parse (with file and line), 1 for anything unexpected.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { StartupError } from "../config/errors.js";
 import { dataOptions, type RawServeOptions, serveOptions, toServeConfig } from "../config/serve-config.js";
+import { VERSION } from "../version.js";
 import { checkZone } from "./check-zone.js";
 import { exportZones } from "./export-zone.js";
 import { QueryError, query } from "./query.js";
 import { serve } from "./serve.js";
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
-
 export function program(): Command {
   const root = new Command("podns")
     .description("Authoritative DNS for Kubernetes Services and pods, with per-pod records and weights")
-    .version(version)
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError(false);
   serveOptions(

@@ -29,6 +29,8 @@ export const DEFAULTS = {
   /** 0 is all. */
   maxAnswers: 0,
   shuffle: "on",
+  /** Fraction of queries logged; 0 is off. */
+  queryLogSample: 0,
 } as const;
 
 export type KubeMode =
@@ -39,6 +41,8 @@ export type KubeMode =
 export interface ServeConfig {
   readonly kube: KubeMode;
   readonly sources: readonly string[];
+  /** Namespaces whose Services, EndpointSlices and Pods are served; empty is all. */
+  readonly namespaces: readonly string[];
   readonly zones: readonly Fqdn[];
   readonly listen: readonly ListenAddress[];
   readonly httpListen: ListenAddress;
@@ -58,6 +62,10 @@ export interface ServeConfig {
   readonly shuffle: boolean;
   /** At most this many A/AAAA records per answer; 0 is all. */
   readonly maxAnswers: number;
+  /** Told in class CH for `id.server` (RFC 4892); undefined: such questions are REFUSED. */
+  readonly identity: string | undefined;
+  /** Fraction of queries logged, one line each, 0..1; 0 is off. */
+  readonly queryLogSample: number;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -78,6 +86,13 @@ function seconds(value: string): number {
 function positive(value: string): number {
   const n = seconds(value);
   if (n < 1) throw new InvalidArgumentError("expected a number of at least 1");
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError("expected a number from 0 to 1");
   return n;
 }
 
@@ -104,6 +119,13 @@ export function dataOptions(cmd: Command): Command {
         "--zone <name>",
         `zone to serve, forward or reverse; repeatable (default ${DEFAULTS.zone})`,
         "PODNS_ZONE",
+      ).argParser(collect),
+    )
+    .addOption(
+      opt(
+        "--namespace <name>",
+        "watch and serve only this namespace; repeatable (default all)",
+        "PODNS_NAMESPACE",
       ).argParser(collect),
     )
     .addOption(
@@ -160,6 +182,11 @@ export function serveOptions(cmd: Command): Command {
       opt("--tcp-max-connections <n>", "concurrent TCP connections per listener", "PODNS_TCP_MAX_CONNECTIONS")
         .argParser(positive)
         .default(DEFAULTS.tcpMaxConnections),
+    )
+    .addOption(
+      opt("--query-log-sample <fraction>", "log this fraction of queries, 0 to 1", "PODNS_QUERY_LOG_SAMPLE")
+        .argParser(fraction)
+        .default(DEFAULTS.queryLogSample),
     );
 }
 
@@ -168,6 +195,7 @@ export interface RawServeOptions {
   inCluster?: boolean;
   source?: string[];
   zone?: string[];
+  namespace?: string[];
   listen?: string[];
   httpListen?: string;
   ttl: number;
@@ -180,6 +208,8 @@ export interface RawServeOptions {
   preferSameZone?: boolean;
   shuffle?: "on" | "off";
   maxAnswers?: number;
+  identity?: string;
+  queryLogSample?: number;
 }
 
 /** Validates parsed flags. @throws StartupError with a one-line reason. */
@@ -201,6 +231,7 @@ export function toServeConfig(
     kube,
     sources,
     zones: servedZones(raw.zone),
+    namespaces: namespaceNames(raw.namespace),
     listen: (raw.listen ?? [DEFAULTS.listen]).map(listenAddress("--listen")),
     httpListen: listenAddress("--http-listen")(raw.httpListen ?? DEFAULTS.httpListen),
     ttl: raw.ttl,
@@ -213,6 +244,8 @@ export function toServeConfig(
     preferSameZone: raw.preferSameZone === true,
     shuffle: (raw.shuffle ?? DEFAULTS.shuffle) === "on",
     maxAnswers: raw.maxAnswers ?? DEFAULTS.maxAnswers,
+    identity: raw.identity,
+    queryLogSample: raw.queryLogSample ?? DEFAULTS.queryLogSample,
   };
 }
 
@@ -224,6 +257,16 @@ function servedZones(given: readonly string[] | undefined): Fqdn[] {
   const zones = (given ?? []).map(zoneName);
   if (!zones.some((z) => !isReverseZone(z))) zones.unshift(zoneName(DEFAULTS.zone));
   return [...new Set(zones)];
+}
+
+/** Namespace names are RFC 1123 labels (Kubernetes `IsDNS1123Label`). */
+function namespaceNames(given: readonly string[] | undefined): string[] {
+  for (const ns of given ?? []) {
+    if (ns.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) {
+      throw new StartupError(`--namespace ${JSON.stringify(ns)}: not a namespace name (RFC 1123 label)`);
+    }
+  }
+  return [...new Set(given ?? [])];
 }
 
 function zoneName(text: string): Fqdn {

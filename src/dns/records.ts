@@ -10,6 +10,8 @@ interface RrBase {
   readonly name: Fqdn;
   /** Seconds (RFC 1035 section 3.2.1); all records of one RRset share it (RFC 2181 section 5.2). */
   readonly ttl: number;
+  /** CH for the server-identity names (RFC 4892); IN when absent. */
+  readonly class?: number;
 }
 
 /** IPv4 address, dotted quad, and its 4 wire bytes. */

@@ -99,7 +99,7 @@ export class MessageWriter {
   record(rr: Rr): void {
     this.name(rr.name);
     this.u16(rr.type);
-    this.u16(1);
+    this.u16(rr.class ?? 1);
     this.u32(rr.ttl);
     const lenAt = this.pos;
     this.pos += 2;

@@ -7,14 +7,15 @@
  * about 500 ten-record responses/s, far below the socket's rate (FACTS.md, BENCHMARKS.md).
  */
 import { LRUCache } from "lru-cache";
-import { Flag, QType, Rcode } from "../dns/constants.js";
+import { Flag, QClass, QType, Rcode } from "../dns/constants.js";
 import type { Fqdn } from "../dns/name.js";
 import { decodeQuery, type Query } from "../dns/query.js";
 import type { RrSet } from "../dns/records.js";
 import { encodeError, encodeResponse, MAX_TCP_MESSAGE, udpLimit } from "../dns/response.js";
 import { type Random, weightedOrder } from "../dns/shuffle.js";
 import { MessageWriter } from "../dns/writer.js";
-import { lookup, type Outcome } from "../zone/lookup.js";
+import { VERSION } from "../version.js";
+import { answerChaos, lookup, type Outcome } from "../zone/lookup.js";
 import type { NameNode, Snapshot } from "../zone/snapshot.js";
 import type { ZoneStore } from "../zone/store.js";
 
@@ -27,6 +28,8 @@ export interface QueryObserver {
 }
 
 export interface AnswerPolicy {
+  /** Told for `id.server`/`hostname.bind` and with the version for `version.bind` in class CH; unset: REFUSED. */
+  readonly identity?: string;
   /** Put A/AAAA answers in weighted random order per query (`--shuffle on`). */
   readonly shuffle: boolean;
   /** At most this many A/AAAA records per answer, a weighted sample; 0 is all (`--max-answers`). */
@@ -125,7 +128,10 @@ export class QueryHandler {
     let cached = this.cache.get(key);
     const hit = cached !== undefined && isCurrent(cached, snap.version);
     if (!hit) {
-      const outcome = lookup(snap, query.qname, query.qtype, query.qclass, zone);
+      const outcome =
+        query.qclass === QClass.CH
+          ? answerChaos(query.qname, query.qtype, this.policy.identity, VERSION)
+          : lookup(snap, query.qname, query.qtype, query.qclass, zone);
       const bytes = encodeResponse(this.writer, msg, query, outcome, limit);
       cached = { bytes, blocks: this.blocksOf(outcome, bytes, query), ...dependencies(snap, query, outcome) };
       // SERVFAIL before sync is not cached: the next snapshot will answer it.

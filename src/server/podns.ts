@@ -69,6 +69,7 @@ export class Podns {
     this.handler = new QueryHandler(this.store, this.metrics, {
       shuffle: config.shuffle,
       maxAnswers: config.maxAnswers,
+      identity: config.identity,
       random: options.random,
     });
     this.store.onPublish((info) => {

@@ -149,3 +149,34 @@ function additionalFor(snap: Snapshot, set: RrSet): readonly RrSet[] {
   }
   return out;
 }
+
+/** Names that tell a server's identity and version in class CH (RFC 4892; BIND's `version.bind`). */
+const IDENTITY_NAMES = new Set(["id.server.", "hostname.bind."]);
+const VERSION_NAMES = new Set(["version.server.", "version.bind."]);
+
+/**
+ * A question in class CH: the server's identity and version when the operator set `--identity`, else REFUSED, so
+ * that nothing about the server is told by default.
+ */
+export function answerChaos(
+  qname: Fqdn,
+  qtype: number,
+  identity: string | undefined,
+  version: string,
+): Outcome {
+  if (identity === undefined || (qtype !== QType.TXT && qtype !== QType.ANY)) return REFUSED;
+  const text = IDENTITY_NAMES.has(qname)
+    ? identity
+    : VERSION_NAMES.has(qname)
+      ? `podns ${version}`
+      : undefined;
+  if (text === undefined) return REFUSED;
+  const rr = { name: qname, ttl: 0, class: QClass.CH, type: QType.TXT, strings: [text] } as const;
+  return {
+    rcode: Rcode.NOERROR,
+    authoritative: true,
+    answer: [{ name: qname, type: QType.TXT, records: [rr] }],
+    authority: NONE,
+    additional: NONE,
+  };
+}
