@@ -28,6 +28,8 @@ export const DEFAULTS = {
   slowStart: 0,
   /** 0 is all. */
   maxAnswers: 0,
+  /** Responses per second per client network; 0 is off. */
+  rateLimit: 0,
   shuffle: "on",
   /** Fraction of queries logged; 0 is off. */
   queryLogSample: 0,
@@ -64,6 +66,8 @@ export interface ServeConfig {
   readonly maxAnswers: number;
   /** Told in class CH for `id.server` (RFC 4892); undefined: such questions are REFUSED. */
   readonly identity: string | undefined;
+  /** UDP responses per second per client network before slips; 0 is off. */
+  readonly rateLimit: number;
   /** Fraction of queries logged, one line each, 0..1; 0 is off. */
   readonly queryLogSample: number;
 }
@@ -143,6 +147,22 @@ export function dataOptions(cmd: Command): Command {
         .default(DEFAULTS.clusterIp),
     )
     .addOption(
+      opt(
+        "--slow-start <seconds>",
+        "ramp a newly ready endpoint's weight from 10% to 100% over this long (podns.io/slow-start overrides)",
+        "PODNS_SLOW_START",
+      )
+        .argParser(seconds)
+        .default(DEFAULTS.slowStart),
+    )
+    .addOption(
+      opt(
+        "--prefer-same-zone",
+        "prefer endpoints in the querier's topology zone for every Service",
+        "PODNS_PREFER_SAME_ZONE",
+      ),
+    )
+    .addOption(
       opt("--log-level <level>", "log level", "PODNS_LOG_LEVEL")
         .choices(LOG_LEVELS)
         .default(DEFAULTS.logLevel),
@@ -168,6 +188,36 @@ export function serveOptions(cmd: Command): Command {
       opt("--http-listen <host:port>", "health, readiness and metrics", "PODNS_HTTP_LISTEN").default(
         DEFAULTS.httpListen,
       ),
+    )
+    .addOption(
+      opt("--shuffle <on|off>", "weighted random order of A/AAAA answers per query", "PODNS_SHUFFLE")
+        .choices(["on", "off"])
+        .default(DEFAULTS.shuffle),
+    )
+    .addOption(
+      opt(
+        "--max-answers <n>",
+        "at most N A/AAAA records per answer, a weighted sample (0: all)",
+        "PODNS_MAX_ANSWERS",
+      )
+        .argParser(seconds)
+        .default(DEFAULTS.maxAnswers),
+    )
+    .addOption(
+      opt(
+        "--identity <text>",
+        "answer id.server and version.bind (class CH) with this; unset, they are REFUSED",
+        "PODNS_IDENTITY",
+      ),
+    )
+    .addOption(
+      opt(
+        "--rate-limit <n>",
+        "UDP responses per second per client /24 (IPv4) or /56 (IPv6); past it, TC=1 slips; 0 is off",
+        "PODNS_RATE_LIMIT",
+      )
+        .argParser(seconds)
+        .default(DEFAULTS.rateLimit),
     )
     .addOption(
       opt(
@@ -210,6 +260,7 @@ export interface RawServeOptions {
   maxAnswers?: number;
   identity?: string;
   queryLogSample?: number;
+  rateLimit?: number;
 }
 
 /** Validates parsed flags. @throws StartupError with a one-line reason. */
@@ -245,6 +296,7 @@ export function toServeConfig(
     shuffle: (raw.shuffle ?? DEFAULTS.shuffle) === "on",
     maxAnswers: raw.maxAnswers ?? DEFAULTS.maxAnswers,
     identity: raw.identity,
+    rateLimit: raw.rateLimit ?? DEFAULTS.rateLimit,
     queryLogSample: raw.queryLogSample ?? DEFAULTS.queryLogSample,
   };
 }

@@ -34,6 +34,8 @@ export interface FileSourceOptions {
   readonly paths: readonly string[];
   /** Seconds: default TTL for zone files without `$TTL`. */
   readonly ttl: number;
+  /** Namespaces whose objects are read; empty or absent is all (Nodes are cluster-scoped and always read). */
+  readonly namespaces?: readonly string[];
 }
 
 export class FileSource {
@@ -89,7 +91,8 @@ export class FileSource {
    * Applies what changed since the last read. Every object is converted before the catalog is touched, so a
    * conversion that fails leaves the previous data whole.
    */
-  private apply(next: FileContents): void {
+  private apply(read: FileContents): void {
+    const next = inNamespaces(read, this.opts.namespaces ?? []);
     const changes: (() => void)[] = [];
     for (const [k, obj] of this.current.objects) if (!next.objects.has(k)) changes.push(this.removal(obj));
     for (const [k, obj] of next.objects) {
@@ -138,6 +141,15 @@ export class FileSource {
         return () => catalog.deleteNode(name);
     }
   }
+}
+
+/** The contents without the objects of namespaces not asked for. */
+function inNamespaces(contents: FileContents, namespaces: readonly string[]): FileContents {
+  if (namespaces.length === 0) return contents;
+  const objects = new Map(
+    [...contents.objects].filter(([, o]) => o.kind === "Node" || namespaces.includes(o.metadata.namespace)),
+  );
+  return { objects, zones: contents.zones };
 }
 
 /** Reads files and folders (not recursively). @throws StartupError with file and line. */

@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import { StartupError } from "../config/errors.js";
 import { SERVICE_ACCOUNT_TOKEN, type ServeConfig } from "../config/serve-config.js";
 import { Catalog } from "../discovery/catalog.js";
+import { explainServices, heldEndpoints } from "../discovery/explain.js";
 import { isReverseZone } from "../dns/name.js";
 import type { Random } from "../dns/shuffle.js";
 import { listenHttp } from "../http/http-server.js";
@@ -24,6 +25,8 @@ import { FileSource } from "../k8s/manifest-source.js";
 import { ZoneStore } from "../zone/store.js";
 import { QueryHandler } from "./handler.js";
 import { formatListenAddress, type ListenAddress } from "./listen.js";
+import { QueryLog } from "./query-log.js";
+import { RateLimiter } from "./rate-limit.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
 import { listenUdp } from "./udp.js";
 
@@ -33,15 +36,20 @@ const TCP_MESSAGE_TIMEOUT = 3;
 export interface PodnsOptions {
   /** Restart policy of the informers; tests shorten it. */
   readonly backoff?: BackoffPolicy;
+  /** Seconds a Kubernetes list or watch may stay silent before it is restarted; tests shorten it. */
+  readonly silenceTimeout?: number;
   /** Source of randomness for answer order; tests seed it. */
   readonly random?: Random;
 }
 
 export class Podns {
-  readonly metrics = new Metrics();
+  readonly metrics: Metrics;
   readonly catalog: Catalog;
   readonly store: ZoneStore;
   private readonly handler: QueryHandler;
+  /** One limiter across every UDP listener, so a client cannot multiply its budget by the listen addresses. */
+  private readonly limiter: RateLimiter;
+  private readonly queryLog: QueryLog;
   private files: FileSource | undefined;
   private kube: KubernetesSource | undefined;
   private readonly udp: dgram.Socket[] = [];
@@ -66,6 +74,12 @@ export class Podns {
       (key, message) => this.warn(key, message),
     );
     this.store = new ZoneStore({ zones: config.zones, ttl: config.ttl }, this.catalog);
+    this.metrics = new Metrics({
+      endpoints: () => heldEndpoints(this.catalog.inspect()),
+      lastEvents: () => this.kube?.lastEvents() ?? [],
+    });
+    this.queryLog = new QueryLog(this.metrics, log, config.queryLogSample);
+    this.limiter = new RateLimiter(config.rateLimit);
     this.handler = new QueryHandler(this.store, this.metrics, {
       shuffle: config.shuffle,
       maxAnswers: config.maxAnswers,
@@ -97,7 +111,7 @@ export class Podns {
     const { config } = this;
     if (config.sources.length > 0) {
       this.files = new FileSource(
-        { paths: config.sources, ttl: config.ttl },
+        { paths: config.sources, ttl: config.ttl, namespaces: config.namespaces },
         this.catalog,
         this.store,
         this.log,
@@ -122,9 +136,9 @@ export class Podns {
     const { config } = this;
     await this.startSources();
     for (const addr of config.listen) {
-      this.udp.push(await listenUdp(addr, this.handler));
+      this.udp.push(await listenUdp(addr, this.handler, this.queryLog, this.limiter));
       this.tcp.push(
-        await listenTcp(addr, this.handler, {
+        await listenTcp(addr, this.handler, this.queryLog, {
           idleTimeout: config.tcpIdleTimeout,
           messageTimeout: Math.min(config.tcpIdleTimeout, TCP_MESSAGE_TIMEOUT),
           maxConnections: config.tcpMaxConnections,
@@ -134,6 +148,7 @@ export class Podns {
     this.http = await listenHttp(config.httpListen, {
       metrics: this.metrics,
       ready: () => this.store.synced,
+      services: (filter) => explainServices(this.catalog.inspect(), filter),
     });
     this.log.info(
       {
@@ -181,19 +196,22 @@ export class Podns {
 
   private kubernetesSource(): KubernetesSource {
     const kc = loadKubeConfig(this.config.kube);
+    const lists = new Map<string, number>();
     const observer = {
-      activity: (kind: string, type: string) => this.metrics.watchEvents.labels(kind, type).inc(),
+      activity: (kind: string, type: string) => {
+        this.metrics.watchActivity(kind, type);
+        if (type !== "LIST") return;
+        const n = (lists.get(kind) ?? 0) + 1;
+        lists.set(kind, n);
+        this.log.info({ kind, relist: n > 1 }, n > 1 ? "kubernetes: relisted" : "kubernetes: listed");
+      },
       error: (kind: string) => this.metrics.watchErrors.labels(kind).inc(),
     };
-    return new KubernetesSource(
-      kc,
-      this.catalog,
-      this.store,
-      this.log,
-      this.warn,
-      observer,
-      this.options.backoff,
-    );
+    return new KubernetesSource(kc, this.catalog, this.store, this.log, this.warn, observer, {
+      backoff: this.options.backoff,
+      silenceTimeout: this.options.silenceTimeout,
+      namespaces: this.config.namespaces,
+    });
   }
 }
 

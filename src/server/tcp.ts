@@ -5,6 +5,7 @@
 import net from "node:net";
 import type { QueryHandler } from "./handler.js";
 import type { ListenAddress } from "./listen.js";
+import type { ExchangeObserver } from "./query-log.js";
 
 export interface TcpLimits {
   /** Seconds a connection may stay open with nothing to read (RFC 7766 section 6.2.3). */
@@ -23,13 +24,14 @@ export interface TcpListener {
 export async function listenTcp(
   addr: ListenAddress,
   handler: QueryHandler,
+  exchanges: ExchangeObserver,
   limits: TcpLimits,
 ): Promise<TcpListener> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
-    serveConnection(socket, handler, limits);
+    serveConnection(socket, handler, exchanges, limits);
   });
   server.maxConnections = limits.maxConnections;
   server.on("error", () => {});
@@ -54,7 +56,12 @@ export async function listenTcp(
  * `messageTimeout` of its first byte (the clock does not restart on each byte, so a trickling client cannot hold the
  * connection). While the client does not read its answers, nothing more is read or answered (RFC 7766 6.2.2).
  */
-function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpLimits): void {
+function serveConnection(
+  socket: net.Socket,
+  handler: QueryHandler,
+  exchanges: ExchangeObserver,
+  limits: TcpLimits,
+): void {
   let pending: Buffer = Buffer.alloc(0);
   let messageTimer: NodeJS.Timeout | undefined;
   let blocked = false;
@@ -67,8 +74,13 @@ function serveConnection(socket: net.Socket, handler: QueryHandler, limits: TcpL
       pending = pending.subarray(len + 2);
       clearTimeout(messageTimer);
       messageTimer = undefined;
+      const started = performance.now();
       const out = handler.handle(msg, "tcp", client);
-      if (out !== null && !writeFramed(socket, out)) {
+      if (out === null) continue;
+      const seconds = (performance.now() - started) / 1000;
+      const written = writeFramed(socket, out);
+      exchanges.answered(msg, out, "tcp", client, seconds);
+      if (!written) {
         blocked = true;
         socket.pause();
         socket.once("drain", () => {

@@ -206,6 +206,48 @@ describe("podns serve start-up and shutdown", () => {
     expect(stderr).toContain(`${path.join(dir, file)}:${line}:`);
   });
 
+  it("takes the answer flags from the command line: one address, always the same, with --max-answers 1 --shuffle off", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "serve",
+        "--source",
+        "zones/",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--http-listen",
+        "127.0.0.1:0",
+        "--max-answers",
+        "1",
+        "--shuffle",
+        "off",
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] },
+    );
+    try {
+      await waitForOutput(child, "podns serving");
+      const answers = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const { stdout } = await run("dig", [
+          "@127.0.0.1",
+          "-p",
+          String(port),
+          "+short",
+          "+time=2",
+          "+tries=1",
+          "web.demo.svc.cluster.local",
+        ]);
+        expect(stdout.trim().split("\n")).toHaveLength(1);
+        answers.add(stdout.trim());
+      }
+      expect(answers.size).toBe(1);
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("documents every serve flag in --help", async () => {
     const { stdout } = await run(process.execPath, [BIN, "serve", "--help"]);
     for (const flag of [
@@ -218,6 +260,17 @@ describe("podns serve start-up and shutdown", () => {
       "--ttl",
       "--cluster-ip",
       "--log-level",
+      "--log-format",
+      "--namespace",
+      "--slow-start",
+      "--prefer-same-zone",
+      "--shuffle",
+      "--max-answers",
+      "--identity",
+      "--rate-limit",
+      "--query-log-sample",
+      "--tcp-idle-timeout",
+      "--tcp-max-connections",
     ]) {
       expect(stdout).toContain(flag);
     }

@@ -3,7 +3,7 @@
  * logs silenced unless PODNS_TEST_LOG is set.
  */
 import net from "node:net";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { type ServeConfig, toServeConfig } from "../../src/config/serve-config.js";
 import type { Random } from "../../src/dns/shuffle.js";
 import { Podns } from "../../src/server/podns.js";
@@ -31,12 +31,16 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions extends Partial<Omit<ServeConfig, "listen" | "httpListen">> {
   readonly backoff?: { initial: number; max: number };
+  /** Seconds a Kubernetes list or watch may stay silent before podns restarts it (default 90). */
+  readonly silenceTimeout?: number;
   /** Source of randomness for the order of A/AAAA answers, e.g. `seededRandom(1)`; default Math.random. */
   readonly random?: Random;
+  /** Where podns logs; default silent unless PODNS_TEST_LOG names a level. */
+  readonly log?: Logger;
 }
 
 export async function startPodns(options: StartOptions = {}): Promise<TestServer> {
-  const log = pino({ level: process.env["PODNS_TEST_LOG"] ?? "silent" });
+  const log = options.log ?? pino({ level: process.env["PODNS_TEST_LOG"] ?? "silent" });
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const httpPort = await freePort();
@@ -54,9 +58,9 @@ export async function startPodns(options: StartOptions = {}): Promise<TestServer
       },
       false,
     );
-    const { backoff, random, ...overrides } = options;
+    const { backoff, random, silenceTimeout, log: _log, ...overrides } = options;
     const config: ServeConfig = { ...base, ...overrides, listen: base.listen, httpListen: base.httpListen };
-    const podns = new Podns(config, log, { backoff, random });
+    const podns = new Podns(config, log, { backoff, random, silenceTimeout });
     try {
       await podns.start();
     } catch (err) {

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QType, Rcode } from "../../src/dns/constants.js";
+import { networkOf, RateLimiter } from "../../src/server/rate-limit.js";
+import { startPodns, type TestServer } from "../support/podns.js";
+import { buildQuery, readHeader, tcpExchange, udpExchange } from "../support/raw-dns.js";
+
+const QNAME = "_http._tcp.web.demo.svc.cluster.local";
+
+async function ask(server: TestServer, from: string, id: number) {
+  const reply = await udpExchange(server.port, buildQuery({ id, qname: QNAME, qtype: QType.SRV }), 500, from);
+  expect(reply).not.toBeNull();
+  return readHeader(reply!);
+}
+
+describe("response rate limiting with slips (--rate-limit)", () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startPodns({ sources: ["zones/"], kube: { kind: "none" }, rateLimit: 5 });
+  });
+  afterAll(() => server?.stop());
+
+  it("answers a client network up to the limit, then slips: TC=1, no records, the question kept", async () => {
+    const headers = [];
+    for (let i = 0; i < 12; i++) headers.push(await ask(server, "127.0.0.1", 100 + i));
+    const full = headers.filter((h) => !h.tc);
+    const slips = headers.filter((h) => h.tc);
+    // The window is one second: a second boundary inside the loop gives the client a fresh budget.
+    expect(full.length).toBeGreaterThanOrEqual(5);
+    expect(full.length).toBeLessThanOrEqual(10);
+    expect(slips.length).toBeGreaterThanOrEqual(2);
+    for (const h of full) expect(h.an).toBe(2);
+    for (const h of slips) {
+      expect([h.an, h.ns, h.ar, h.qd, h.rcode]).toEqual([0, 0, 0, 1, Rcode.NOERROR]);
+    }
+    expect(headers.map((h) => h.id)).toEqual(headers.map((_, i) => 100 + i));
+  });
+
+  it("counts another /24 on its own", async () => {
+    for (let i = 0; i < 8; i++) await ask(server, "127.0.0.1", 200 + i);
+    expect((await ask(server, "127.0.7.9", 300)).tc).toBe(false);
+  });
+
+  it("leaves TCP alone: the client a slip sends there is answered in full", async () => {
+    for (let i = 0; i < 8; i++) await ask(server, "127.0.0.1", 400 + i);
+    const [reply] = await tcpExchange(server.port, [buildQuery({ id: 500, qname: QNAME, qtype: QType.SRV })]);
+    expect(readHeader(reply!).an).toBe(2);
+  });
+});
+
+describe("RateLimiter", () => {
+  it.each([
+    { address: "10.1.2.3", network: "10.1.2" },
+    { address: "10.1.2.250", network: "10.1.2" },
+    { address: "fd00:1:2:3456::1", network: "fd00:0001:0002:34" },
+    { address: "fd00:1:2:34ff::9", network: "fd00:0001:0002:34" },
+    { address: "fd00:1:2:3556::1", network: "fd00:0001:0002:35" },
+  ])("puts $address in the network $network (/24, /56)", ({ address, network }) => {
+    expect(networkOf(address)).toBe(network);
+  });
+
+  it("starts every second afresh and is off at 0", () => {
+    const limiter = new RateLimiter(2);
+    expect([1, 2, 3].map(() => limiter.limited("10.0.0.1", 1_000))).toEqual([false, false, true]);
+    expect(limiter.limited("10.0.0.1", 2_000)).toBe(false);
+    expect(new RateLimiter(0).enabled).toBe(false);
+  });
+});
