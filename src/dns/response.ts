@@ -59,7 +59,7 @@ export function encodeResponse(
   const truncated = an.truncated || ns.truncated;
   const flags = responseFlags(query.flags, sections.rcode, sections.authoritative, truncated);
   writeHeader(w, query.id, flags, 1, an.count, ns.count, ar);
-  return Buffer.from(w.buf.subarray(0, w.pos));
+  return detached(w);
 }
 
 /** A response with no records, for FORMERR, NOTIMP, REFUSED and BADVERS; the question is echoed when known. */
@@ -87,6 +87,16 @@ function responseFlags(queryFlags: number, rcode: number, aa: boolean, tc: boole
   if (aa) flags |= Flag.AA;
   if (tc) flags |= Flag.TC;
   return flags;
+}
+
+/**
+ * A copy of the message in memory of its own. Buffer.from would place a small copy in Node's shared 8 KiB pool,
+ * and a cached response would then keep a whole pool block alive (measured: 61-80 MiB for 5 MiB of answers).
+ */
+function detached(w: MessageWriter): Buffer {
+  const out = Buffer.allocUnsafeSlow(w.pos);
+  w.buf.copy(out, 0, 0, w.pos);
+  return out;
 }
 
 function writeHeader(
