@@ -201,10 +201,10 @@ describe("deploy/", () => {
       expect(containerPort(container, livenessProbe?.httpGet?.port)).toBe(9153);
     });
 
-    test("requests 100m CPU and 128Mi of memory, and limits memory to 256Mi with no CPU limit", () => {
+    test("requests 100m CPU and 256Mi of memory, and limits memory to 1Gi with no CPU limit", () => {
       const { resources } = podnsContainer(only<IDeployment>(base, "Deployment"));
-      expect(resources?.requests).toEqual({ cpu: "100m", memory: "128Mi" });
-      expect(resources?.limits).toEqual({ memory: "256Mi" });
+      expect(resources?.requests).toEqual({ cpu: "100m", memory: "256Mi" });
+      expect(resources?.limits).toEqual({ memory: "1Gi" });
     });
 
     test("listens for DNS on 5353 over UDP and TCP and for HTTP on 9153", () => {
