@@ -2,7 +2,7 @@
 import { StartupError } from "../config/errors.js";
 import type { ServeConfig } from "../config/serve-config.js";
 import { Podns } from "../server/podns.js";
-import { createLogger } from "./logger.js";
+import { closeLogger, createLogger } from "./logger.js";
 
 /** Seconds a shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE = 5;
@@ -20,8 +20,9 @@ export async function serve(config: ServeConfig): Promise<void> {
     // Held (not unref'd): if stopping stalls, for instance on a log pipe whose reader is gone, exit anyway.
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE * 1000);
     podns.stop().then(
-      () => {
+      async () => {
         log.info("stopped");
+        await closeLogger(log, 1);
         process.exit(0);
       },
       () => process.exit(1),

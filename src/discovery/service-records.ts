@@ -131,7 +131,9 @@ export function publishedEndpoints(
   const endpoints = chosen.map((e, i): PublishedEndpoint => {
     let weight = weights[i];
     if (slowStart > 0 && weight !== undefined && e.ready) {
-      const since = pods[i]?.readySince ?? ctx.firstReady(endpointKey(e));
+      // A Ready time in the future (clock skew between nodes and podns) is not believed.
+      const podSince = pods[i]?.readySince;
+      const since = podSince !== undefined && podSince <= ctx.now ? podSince : ctx.firstReady(endpointKey(e));
       const age = ctx.now - since;
       if (age < slowStart) {
         weight *= SLOW_START_FLOOR + (1 - SLOW_START_FLOOR) * Math.max(0, age / slowStart);

@@ -179,8 +179,10 @@ function decodeOpt(msg: Uint8Array, pos: number, rdata: number, rdlength: number
     const len = (msg[opt + 2]! << 8) | msg[opt + 3]!;
     if (opt + 4 + len > end) return null;
     if (code === 8) {
-      clientSubnet = decodeClientSubnet(msg, opt + 4, len);
-      if (clientSubnet !== undefined) clientSubnetOption = msg.subarray(opt + 4, opt + 4 + len);
+      const subnet = decodeClientSubnet(msg, opt + 4, len);
+      if (subnet === null || clientSubnet !== undefined) return null;
+      clientSubnet = subnet;
+      clientSubnetOption = msg.subarray(opt + 4, opt + 4 + len);
     }
     opt += 4 + len;
   }
@@ -188,20 +190,24 @@ function decodeOpt(msg: Uint8Array, pos: number, rdata: number, rdlength: number
 }
 
 /** RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS (truncated to the prefix). */
-function decodeClientSubnet(msg: Uint8Array, start: number, len: number): string | undefined {
-  if (len < 4) return undefined;
+/**
+ * RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS cut to the prefix. Returns the
+ * address, or null when the option is malformed (an unknown family, a prefix longer than the address, a SCOPE in a
+ * query, address bytes that do not match the prefix, or bits set past it), which section 7.1.1 answers with FORMERR.
+ */
+function decodeClientSubnet(msg: Uint8Array, start: number, len: number): string | null {
+  if (len < 4) return null;
   const family = (msg[start]! << 8) | msg[start + 1]!;
+  const prefix = msg[start + 2]!;
+  const scope = msg[start + 3]!;
   const addr = msg.subarray(start + 4, start + len);
-  if (family === 1 && addr.length <= 4) {
-    const b = [0, 0, 0, 0].map((_, i) => addr[i] ?? 0);
-    return b.join(".");
-  }
-  if (family === 2 && addr.length <= 16) {
-    const parts: string[] = [];
-    for (let i = 0; i < 16; i += 2) parts.push((((addr[i] ?? 0) << 8) | (addr[i + 1] ?? 0)).toString(16));
-    return canonicalIpv6(parts.join(":"));
-  }
-  return undefined;
+  const bits = family === 1 ? 32 : family === 2 ? 128 : 0;
+  if (bits === 0 || prefix > bits || scope !== 0 || addr.length !== Math.ceil(prefix / 8)) return null;
+  if (prefix % 8 !== 0 && (addr[addr.length - 1]! & (0xff >> (prefix % 8))) !== 0) return null;
+  if (family === 1) return [0, 1, 2, 3].map((i) => addr[i] ?? 0).join(".");
+  const parts: string[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push((((addr[i] ?? 0) << 8) | (addr[i + 1] ?? 0)).toString(16));
+  return canonicalIpv6(parts.join(":"));
 }
 
 /** Scratch space for building qname keys: a name is at most 255 octets (RFC 1035 section 2.3.4). */

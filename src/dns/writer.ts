@@ -154,11 +154,7 @@ export class MessageWriter {
         return;
       }
       case QType.TXT:
-        for (const s of (rr as { strings: readonly string[] }).strings) {
-          const n = this.buf.write(s, this.pos + 1, "utf8");
-          this.buf[this.pos] = n;
-          this.pos += n + 1;
-        }
+        for (const s of (rr as { strings: readonly string[] }).strings) this.characterStrings(s);
         return;
       default:
         throw new Error(`no encoder for type ${(rr as { type: number }).type}`);
@@ -179,6 +175,18 @@ export class MessageWriter {
 
   private ipv6(address: string): void {
     for (const g of ipv6Groups(address)) this.u16(g);
+  }
+
+  /** One or more character-strings of at most 255 bytes each (RFC 1035 section 3.3): a longer text is split. */
+  private characterStrings(text: string): void {
+    const bytes = Buffer.from(text, "utf8");
+    let at = 0;
+    do {
+      const n = Math.min(255, bytes.length - at);
+      this.u8(n);
+      this.bytes(bytes.subarray(at, at + n));
+      at += n;
+    } while (at < bytes.length);
   }
 
   private label(suffix: string, end: number): void {

@@ -118,11 +118,10 @@ export class QueryHandler {
     const query = decoded.query;
     const snap = this.store.current;
     // The querier's zone: from EDNS Client Subnet (RFC 7871) when present, else from the source address.
-    const zone = snap.zoneAware
-      ? ((query.edns?.clientSubnet !== undefined
-          ? snap.clients.zoneOfAddress(query.edns.clientSubnet)
-          : undefined) ?? snap.clients.zoneOfAddress(client))
-      : undefined;
+    // With ECS, only the subnet decides (the source is then a resolver, whose own zone would be cached for the
+    // subnet); a subnet wider than one pod names no zone.
+    const subnet = query.edns?.clientSubnet;
+    const zone = snap.zoneAware ? snap.clients.zoneOfAddress(subnet ?? client) : undefined;
     const limit = transport === "udp" ? udpLimit(query.edns) : MAX_TCP_MESSAGE;
     const key = cacheKey(query, limit, zone);
     let cached = this.cache.get(key);

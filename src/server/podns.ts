@@ -30,6 +30,9 @@ import { RateLimiter } from "./rate-limit.js";
 import { listenTcp, type TcpListener } from "./tcp.js";
 import { listenUdp } from "./udp.js";
 
+/** Distinct warnings remembered so that each is logged once. */
+const MAX_WARNED = 10_000;
+
 /** Seconds a TCP message may take from its first byte to its last: a real client sends it in one go. */
 const TCP_MESSAGE_TIMEOUT = 3;
 
@@ -99,6 +102,8 @@ export class Podns {
   /** A bad annotation or field is logged once per object and field, not on every event. */
   readonly warn: Warn = (key, message) => {
     if (this.warned.has(key)) return;
+    // Bounded: keys carry annotation values, and endless edits to bad values must not grow memory without end.
+    if (this.warned.size >= MAX_WARNED) this.warned.clear();
     this.warned.add(key);
     this.log.warn(message);
   };

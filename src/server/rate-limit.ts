@@ -52,19 +52,25 @@ function expand(address: string): string[] {
 }
 
 /**
- * A slip made from a response: its header with TC set and no records, and its question (RFC 1035 section 4.1.1; a
- * client treats TC as "ask again over TCP").
+ * A slip made from a response: its header with TC set and no records, its question (RFC 1035 section 4.1.1; a
+ * client treats TC as "ask again over TCP"), and a bare OPT when the query had EDNS (RFC 6891 section 6.1.1).
  */
-export function slip(response: Buffer): Buffer {
+export function slip(response: Buffer, edns: boolean): Buffer {
   let pos = 12;
   if (response.readUInt16BE(4) === 1) {
     while (pos < response.length && response[pos] !== 0) pos += response[pos]! + 1;
     pos += 5;
   }
-  const out = Buffer.from(response.subarray(0, Math.min(pos, response.length)));
+  const end = Math.min(pos, response.length);
+  const out = Buffer.alloc(end + (edns ? OPT.length : 0));
+  response.copy(out, 0, 0, end);
+  if (edns) OPT.copy(out, end);
   out.writeUInt16BE(out.readUInt16BE(2) | Flag.TC, 2);
   out.writeUInt16BE(0, 6);
   out.writeUInt16BE(0, 8);
-  out.writeUInt16BE(0, 10);
+  out.writeUInt16BE(edns ? 1 : 0, 10);
   return out;
 }
+
+/** OPT: root owner, type 41, our payload size 1232, no extended rcode, version 0, no options. */
+const OPT = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);

@@ -1,6 +1,7 @@
 /** UDP listener: one datagram in, at most one datagram out (RFC 1035 section 4.2.1). */
 import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
+import { decodeQuery } from "../dns/query.js";
 import type { QueryHandler } from "./handler.js";
 import type { ListenAddress } from "./listen.js";
 import type { ExchangeObserver } from "./query-log.js";
@@ -30,7 +31,7 @@ export async function listenUdp(
     const started = performance.now();
     let out = handler.handle(msg, "udp", rinfo.address);
     if (out === null) return;
-    if (limiter.enabled && limiter.limited(rinfo.address)) out = slip(out);
+    if (limiter.enabled && limiter.limited(rinfo.address)) out = slip(out, hasEdns(msg));
     const seconds = (performance.now() - started) / 1000;
     try {
       socket.send(out, rinfo.port, rinfo.address, ignore);
@@ -51,3 +52,9 @@ export async function listenUdp(
 }
 
 function ignore(): void {}
+
+/** Whether the query carried an OPT record; decoded again, which only slips pay for. */
+function hasEdns(query: Buffer): boolean {
+  const d = decodeQuery(query);
+  return d.kind === "query" ? d.query.edns !== null : d.kind === "error" && d.edns !== null;
+}

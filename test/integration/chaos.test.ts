@@ -1,8 +1,12 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import DNS from "dns2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QClass, QType, Rcode } from "../../src/dns/constants.js";
 import { startPodns, type TestServer } from "../support/podns.js";
 import { buildQuery, readHeader, udpExchange } from "../support/raw-dns.js";
+
+const run = promisify(execFile);
 
 /** dns2 is used here as an independent decoder of the TXT answer. */
 async function askChaos(server: TestServer, qname: string) {
@@ -46,6 +50,28 @@ describe("server identity in class CH (RFC 4892)", () => {
     expect(packet.answers[0]!.class).toBe(QClass.CH);
     const data = packet.answers[0]!.data;
     expect(Array.isArray(data) ? data.join("") : data).toMatch(text);
+  });
+
+  it("splits an identity longer than 255 bytes into character-strings (RFC 1035 3.3) that dig reads whole", async () => {
+    const long = await startPodns({ sources: ["zones/"], kube: { kind: "none" }, identity: "x".repeat(300) });
+    try {
+      const { stdout } = await run("dig", [
+        "@127.0.0.1",
+        "-p",
+        String(long.port),
+        "+time=2",
+        "+tries=1",
+        "-c",
+        "CH",
+        "-t",
+        "TXT",
+        "id.server",
+      ]);
+      expect(stdout).not.toMatch(/extra bytes|FORMERR|malformed/i);
+      expect(stdout).toContain(`"${"x".repeat(255)}" "${"x".repeat(45)}"`);
+    } finally {
+      await long.stop();
+    }
   });
 
   it("still refuses other CH names when an identity is set", async () => {

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QType } from "../../src/dns/constants.js";
 import { freePort } from "../support/podns.js";
+import { buildQuery, udpExchange } from "../support/raw-dns.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -126,6 +128,43 @@ describe("podns serve start-up and shutdown", () => {
     ]);
     if (code === "still running") child.kill("SIGKILL");
     expect(code).toBe(0);
+  });
+
+  it("keeps answering with query logging on while nobody reads its stdout", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        "serve",
+        "--source",
+        "zones/",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--http-listen",
+        "127.0.0.1:0",
+        "--query-log-sample",
+        "1",
+      ],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] },
+    );
+    try {
+      await waitForOutput(child, "podns serving");
+      // From here on nothing reads the pipe: 1,000 log lines of about 200 bytes overflow its 64 KiB several times.
+      child.stdout?.pause();
+      let answered = 0;
+      for (let i = 0; i < 1000; i++) {
+        const reply = await udpExchange(
+          port,
+          buildQuery({ id: i, qname: "web.demo.svc.cluster.local", qtype: QType.A }),
+          1000,
+        );
+        if (reply !== null) answered++;
+      }
+      expect(answered).toBe(1000);
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("exits 2 naming the address when the DNS port is taken", async () => {

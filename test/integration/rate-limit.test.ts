@@ -36,6 +36,20 @@ describe("response rate limiting with slips (--rate-limit)", () => {
     expect(headers.map((h) => h.id)).toEqual(headers.map((_, i) => 100 + i));
   });
 
+  it("keeps an OPT record in a slip to an EDNS query (RFC 6891 6.1.1), and the slip is no larger than the query", async () => {
+    const query = buildQuery({ id: 900, qname: QNAME, qtype: QType.SRV, opt: { udpSize: 1232 } });
+    let slipped: Buffer | null = null;
+    for (let i = 0; i < 12 && slipped === null; i++) {
+      const reply = await udpExchange(server.port, query, 500, "127.0.0.1");
+      if (reply !== null && readHeader(reply).tc) slipped = reply;
+    }
+    expect(slipped).not.toBeNull();
+    const h = readHeader(slipped!);
+    expect([h.an, h.ns, h.ar]).toEqual([0, 0, 1]);
+    expect(slipped!.readUInt16BE(slipped!.length - 11 + 1)).toBe(QType.OPT);
+    expect(slipped!.length).toBeLessThanOrEqual(query.length);
+  });
+
   it("counts another /24 on its own", async () => {
     for (let i = 0; i < 8; i++) await ask(server, "127.0.0.1", 200 + i);
     expect((await ask(server, "127.0.7.9", 300)).tc).toBe(false);
