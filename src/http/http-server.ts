@@ -12,9 +12,12 @@ export interface HttpDeps {
   readonly metrics: Metrics;
   readonly ready: () => boolean;
   readonly services: (filter: ServiceFilter) => ServiceExplanation[];
+  /** Moves whenever served data changes; `/debug/services` bodies are reused until it does. */
+  readonly version?: () => number;
 }
 
 export async function listenHttp(addr: ListenAddress, deps: HttpDeps): Promise<http.Server> {
+  const rendered: Rendered = { version: -1, bodies: new Map() };
   const server = http.createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "method not allowed\n");
     // A request target that is not a valid URL path is simply not found.
@@ -34,7 +37,7 @@ export async function listenHttp(addr: ListenAddress, deps: HttpDeps): Promise<h
         return;
       case "/debug/services":
         if (req.method !== "GET") return send(res, 405, "method not allowed\n");
-        return debugServices(res, deps, new URLSearchParams(query));
+        return debugServices(res, deps, new URLSearchParams(query), rendered);
       default:
         return send(res, 404, "not found\n");
     }
@@ -50,9 +53,32 @@ export async function listenHttp(addr: ListenAddress, deps: HttpDeps): Promise<h
 }
 
 /** `?namespace=NS&name=SVC` narrows the list; naming a Service that is not held is 404. */
-function debugServices(res: http.ServerResponse, deps: HttpDeps, params: URLSearchParams): void {
+/**
+ * Rendered bodies by query, for the current data version: the view costs tens of milliseconds on the event loop at
+ * a thousand endpoints, so repeated calls (a dashboard, a loop of curl) must not repeat it between changes.
+ */
+interface Rendered {
+  version: number;
+  readonly bodies: Map<string, string>;
+}
+const MAX_RENDERED = 64;
+
+function debugServices(
+  res: http.ServerResponse,
+  deps: HttpDeps,
+  params: URLSearchParams,
+  rendered: Rendered,
+): void {
   const namespace = params.get("namespace") ?? undefined;
   const name = params.get("name") ?? undefined;
+  const version = deps.version?.() ?? -1;
+  const key = `${namespace ?? ""}/${name ?? ""}`;
+  if (version !== rendered.version || rendered.bodies.size >= MAX_RENDERED) {
+    rendered.version = version;
+    rendered.bodies.clear();
+  }
+  const body = version >= 0 ? rendered.bodies.get(key) : undefined;
+  if (body !== undefined) return send(res, 200, body, JSON_TYPE);
   let services: ServiceExplanation[];
   try {
     services = deps.services({ namespace, name });
@@ -66,7 +92,9 @@ function debugServices(res: http.ServerResponse, deps: HttpDeps, params: URLSear
     send(res, 404, `${JSON.stringify({ error: `no Service ${which}` })}\n`, JSON_TYPE);
     return;
   }
-  send(res, 200, `${JSON.stringify({ services }, null, 2)}\n`, JSON_TYPE);
+  const out = `${JSON.stringify({ services }, null, 2)}\n`;
+  if (version >= 0) rendered.bodies.set(key, out);
+  send(res, 200, out, JSON_TYPE);
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";

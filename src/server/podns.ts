@@ -154,6 +154,7 @@ export class Podns {
       metrics: this.metrics,
       ready: () => this.store.synced,
       services: (filter) => explainServices(this.catalog.inspect(), filter),
+      version: () => this.store.current.version,
     });
     this.log.info(
       {
