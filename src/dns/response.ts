@@ -16,6 +16,7 @@ export interface Sections {
   readonly rcode: number;
   /** The answer depends on the querier's topology zone: an ECS option is echoed with a full scope (RFC 7871). */
   readonly zoned?: boolean;
+  /** AA: podns holds the zone (RFC 1035 section 4.1.1). */
   readonly authoritative: boolean;
   readonly answer: readonly RrSet[];
   readonly authority: readonly RrSet[];
@@ -145,32 +146,29 @@ const NOTHING: Written = { count: 0, truncated: false };
 function writeSets(w: MessageWriter, sets: readonly RrSet[], room: number): Written {
   let count = 0;
   for (const set of sets) {
-    const cp = w.checkpoint();
-    for (const rr of set.records) {
-      w.record(rr);
-      if (w.pos > room) break;
-    }
-    if (w.pos > room) {
-      w.rollback(cp);
-      return { count, truncated: true };
-    }
+    if (!writeWhole(w, set, room)) return { count, truncated: true };
     count += set.records.length;
   }
   return count === 0 ? NOTHING : { count, truncated: false };
 }
 
+/** Writes one RRset, or nothing when it does not fit in `room` (RFC 2181 section 9: RRsets are never split). */
+function writeWhole(w: MessageWriter, set: RrSet, room: number): boolean {
+  const cp = w.checkpoint();
+  for (const rr of set.records) {
+    w.record(rr);
+    if (w.pos > room) {
+      w.rollback(cp);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Additional data is optional: an RRset that does not fit is left out whole, without TC (RFC 2181 section 9). */
 function writeAdditional(w: MessageWriter, sets: readonly RrSet[], room: number): number {
   let count = 0;
-  for (const set of sets) {
-    const cp = w.checkpoint();
-    for (const rr of set.records) {
-      w.record(rr);
-      if (w.pos > room) break;
-    }
-    if (w.pos > room) w.rollback(cp);
-    else count += set.records.length;
-  }
+  for (const set of sets) if (writeWhole(w, set, room)) count += set.records.length;
   return count;
 }
 

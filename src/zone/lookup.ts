@@ -5,18 +5,11 @@
 import { QClass, QType, Rcode } from "../dns/constants.js";
 import type { Fqdn } from "../dns/name.js";
 import type { RrSet, SoaRecord } from "../dns/records.js";
+import type { Sections } from "../dns/response.js";
 import type { NameNode, Snapshot, Zone } from "./snapshot.js";
 
-export interface Outcome {
-  readonly rcode: number;
-  /** The answer has topology-zone variants, so it depends on who asks. */
-  readonly zoned?: boolean;
-  /** AA: podns holds the zone (RFC 1035 section 4.1.1). */
-  readonly authoritative: boolean;
-  readonly answer: readonly RrSet[];
-  readonly authority: readonly RrSet[];
-  readonly additional: readonly RrSet[];
-}
+/** What a lookup decided: rcode, AA, and RRsets by reference for each section; `dns/response.ts` encodes it. */
+export type Outcome = Sections;
 
 const NONE: readonly RrSet[] = [];
 const REFUSED: Outcome = refusal(Rcode.REFUSED);
