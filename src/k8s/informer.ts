@@ -87,7 +87,7 @@ export class SupervisedInformer<T> {
   private readonly silenceMs: number;
   private stopped = false;
   private failures = 0;
-  /** When the current run opened its watch, 0 before; a run that lasted `backoff.max` resets the backoff. */
+  /** When the current run opened its watch, 0 before; a run that lasted HEALTHY_RUN_SECONDS resets the backoff. */
   private openedAt = 0;
   /** Numbers the runs, so that a run that was given up on cannot mark itself successful later. */
   private attempt = 0;
@@ -181,9 +181,12 @@ export class SupervisedInformer<T> {
     if (this.stopped || (err as { name?: string })?.name === "AbortError") return;
     this.failedAttempt = this.attempt;
     clearTimeout(this.watchdog);
-    // A run that stayed up longer than the backoff ceiling counts as a recovery; one that fails sooner (an API
-    // server that accepts the watch and drops it at once) keeps the delay growing, so it is never a tight loop.
-    if (this.openedAt > 0 && Date.now() - this.openedAt >= this.backoff.max * 1000) this.failures = 0;
+    // A run that stayed up a while counts as a recovery, so a watch cut now and then (an API server restart, a
+    // load balancer's idle timeout) reconnects at once; the churn bench showed answers up to 5 s stale when the
+    // delay kept growing across cuts 30 s apart. One that fails sooner (a server that accepts the watch and drops it
+    // at once) keeps the delay growing, so it is never a tight loop.
+    const healthyMs = Math.min(HEALTHY_RUN_SECONDS, this.backoff.max) * 1000;
+    if (this.openedAt > 0 && Date.now() - this.openedAt >= healthyMs) this.failures = 0;
     this.openedAt = 0;
     this.failures++;
     this.events.error?.(this.spec.kind, err);
@@ -324,6 +327,9 @@ export class SupervisedInformer<T> {
 }
 
 /** Full jitter (a uniform draw up to the exponential ceiling), so that replicas do not reconnect in step. */
+/** Seconds a watch must have stayed open for its end to count as a fresh start rather than another failure. */
+const HEALTHY_RUN_SECONDS = 5;
+
 export function jitteredDelay(policy: BackoffPolicy, failures: number): number {
   const ceiling = Math.min(policy.max, policy.initial * 2 ** Math.max(0, failures - 1));
   return policy.initial / 2 + Math.random() * (ceiling - policy.initial / 2);
