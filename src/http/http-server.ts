@@ -78,7 +78,10 @@ function debugServices(
     rendered.bodies.clear();
   }
   const body = version >= 0 ? rendered.bodies.get(key) : undefined;
-  if (body !== undefined) return send(res, 200, body, JSON_TYPE);
+  if (body !== undefined) {
+    send(res, 200, body, JSON_TYPE);
+    return;
+  }
   let services: ServiceExplanation[];
   try {
     services = deps.services({ namespace, name });
