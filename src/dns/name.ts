@@ -66,14 +66,6 @@ export function isSubdomain(name: Fqdn, zone: Fqdn): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-/** Number of labels, the root having none. */
-export function labelCount(name: Fqdn): number {
-  if (name === ROOT) return 0;
-  let count = 0;
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 0x2e) count++;
-  return count;
-}
-
 /**
  * RFC 1123 section 2.1 host label: letters, digits and hyphens, not starting or ending with a hyphen, 1 to 63 octets.
  */
