@@ -147,7 +147,7 @@ export class Catalog {
   }
 
   /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
-  touchRamping(_now: number): boolean {
+  touchRamping(): boolean {
     let any = false;
     for (const [k, entry] of this.served) {
       if (entry.rampUntil !== undefined) {

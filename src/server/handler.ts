@@ -117,9 +117,9 @@ export class QueryHandler {
     }
     const query = decoded.query;
     const snap = this.store.current;
-    // The querier's zone: from EDNS Client Subnet (RFC 7871) when present, else from the source address.
-    // With ECS, only the subnet decides (the source is then a resolver, whose own zone would be cached for the
-    // subnet); a subnet wider than one pod names no zone.
+    // The querier's zone: from EDNS Client Subnet (RFC 7871) when present, and then from it alone (the source is a
+    // resolver, whose own zone must not be cached for the subnet; a subnet wider than one pod names no zone);
+    // else from the source address.
     const subnet = query.edns?.clientSubnet;
     const zone = snap.zoneAware ? snap.clients.zoneOfAddress(subnet ?? client) : undefined;
     const limit = transport === "udp" ? udpLimit(query.edns) : MAX_TCP_MESSAGE;

@@ -5,6 +5,7 @@
  * Counting uses fixed one-second windows: per query, a short key and one Map update.
  */
 import { isIPv4 } from "node:net";
+import { ipv6Groups } from "../dns/address.js";
 import { Flag } from "../dns/constants.js";
 
 /** Networks tracked per window before the oldest are forgotten, so the table cannot grow without bound. */
@@ -38,17 +39,9 @@ export class RateLimiter {
 /** The client's /24 (IPv4) or /56 (IPv6) as a key. */
 export function networkOf(address: string): string {
   if (isIPv4(address)) return address.slice(0, address.lastIndexOf("."));
-  // The first 56 bits are the first three groups and half of the fourth, of the fully written address.
-  const groups = expand(address);
-  return `${groups.slice(0, 3).join(":")}:${groups[3]!.slice(0, 2)}`;
-}
-
-function expand(address: string): string[] {
-  const [head = "", tail] = address.split("::");
-  const h = head ? head.split(":") : [];
-  const t = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
-  return groups.map((g) => g.padStart(4, "0"));
+  // The first 56 bits: three whole groups and the high byte of the fourth.
+  const hex = ipv6Groups(address).map((g) => g.toString(16).padStart(4, "0"));
+  return `${hex.slice(0, 3).join(":")}:${hex[3]!.slice(0, 2)}`;
 }
 
 /**

@@ -134,7 +134,7 @@ export class ZoneStore {
     if (this.rampTimer !== undefined || !this.catalog.ramping) return;
     this.rampTimer = setTimeout(() => {
       this.rampTimer = undefined;
-      if (this.catalog.touchRamping(Date.now())) this.publishNow();
+      if (this.catalog.touchRamping()) this.publishNow();
     }, Math.max(1, this.opts.ttl) * 1000);
     this.rampTimer.unref();
   }

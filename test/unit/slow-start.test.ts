@@ -61,7 +61,7 @@ const at = (fraction: number) => Math.round(fraction * 65_535);
 
 /** Advances the catalog to `now` as the store's ramp timer does. */
 function advance(catalog: Catalog, now: number): boolean {
-  catalog.touchRamping(now);
+  catalog.touchRamping();
   return catalog.takeChanges(now);
 }
 
@@ -95,7 +95,7 @@ describe("slow start from the Pod's Ready condition", () => {
     const { catalog } = catalogOf({ only: "api" });
     catalog.takeChanges(s(0));
     advance(catalog, s(60));
-    expect(catalog.touchRamping(s(65))).toBe(false);
+    expect(catalog.touchRamping()).toBe(false);
     expect(catalog.ramping).toBe(false);
     expect(catalog.takeChanges(s(65))).toBe(false);
   });
