@@ -38,13 +38,25 @@ export interface AnswerPolicy {
   readonly random?: Random;
 }
 
-/** Cached responses per snapshot: at most 50,000 entries and 32 MiB (TCP answers reach 64 KiB each). */
+/** Cached responses: at most 50,000 qnames and 32 MiB in all (TCP answers reach 64 KiB each). */
 const CACHE_ENTRIES = 50_000;
+/**
+ * Responses kept per qname (qtypes, size limits, topology zones, client subnets): a bound on the scan per query,
+ * which clients could otherwise lengthen by varying their EDNS payload size or subnet.
+ */
+const VARIANTS_PER_NAME = 16;
 const CACHE_BYTES = 32 * 1024 * 1024;
 /** Wire size of an A and an AAAA record whose owner is a pointer to the question (RFC 1035 section 4.1.3). */
 const BLOCK_SIZE: Record<number, number> = { [QType.A]: 16, [QType.AAAA]: 28 };
 
 interface Cached {
+  /** What the bytes were built for, besides the qname (see `matches`). */
+  readonly qtype: number;
+  readonly qclass: number;
+  /** The UDP size limit times four plus EDNS (0 none, 1 present, 2 with DO): small integers compare fastest. */
+  readonly limitEdns: number;
+  readonly zone: string | undefined;
+  readonly ecs: Uint8Array | undefined;
   readonly bytes: Buffer;
   /** The names the answer was built from, with their generations then: a change to any invalidates it. */
   readonly deps: readonly NameNode[];
@@ -62,10 +74,14 @@ interface Cached {
 
 export class QueryHandler {
   private readonly writer = new MessageWriter();
-  private readonly cache = new LRUCache<string, Cached>({
+  /**
+   * Keyed by the lowercased qname that decoding builds anyway, so a hit builds no key string; the few responses
+   * per name are told apart by `matches`.
+   */
+  private readonly cache = new LRUCache<Fqdn, Cached[]>({
     max: CACHE_ENTRIES,
     maxSize: CACHE_BYTES,
-    sizeCalculation: (entry) => entry.bytes.length + 64,
+    sizeCalculation: (entries) => entries.reduce((sum, e) => sum + e.bytes.length + 96, 0),
   });
   private readonly order: number[] = [];
   private keys = new Float64Array(64);
@@ -123,8 +139,9 @@ export class QueryHandler {
     const subnet = query.edns?.clientSubnet;
     const zone = snap.zoneAware ? snap.clients.zoneOfAddress(subnet ?? client) : undefined;
     const limit = transport === "udp" ? udpLimit(query.edns) : MAX_TCP_MESSAGE;
-    const key = cacheKey(query, limit, zone);
-    let cached = this.cache.get(key);
+    const limitEdns = limit * 4 + (query.edns === null ? 0 : query.edns.dnssecOk ? 2 : 1);
+    const variants = this.cache.get(query.qname);
+    let cached = variants === undefined ? undefined : find(variants, query, limitEdns, zone);
     const hit = cached !== undefined && isCurrent(cached, snap.version);
     if (!hit) {
       const outcome =
@@ -132,14 +149,40 @@ export class QueryHandler {
           ? answerChaos(query.qname, query.qtype, this.policy.identity, VERSION)
           : lookup(snap, query.qname, query.qtype, query.qclass, zone);
       const bytes = encodeResponse(this.writer, msg, query, outcome, limit);
-      cached = { bytes, blocks: this.blocksOf(outcome, bytes, query), ...dependencies(snap, query, outcome) };
+      const ecsOption = query.edns?.clientSubnetOption;
+      const fresh: Cached = {
+        qtype: query.qtype,
+        qclass: query.qclass,
+        limitEdns,
+        zone,
+        // A copy: the option is a view of the received message, which the cache must not keep alive.
+        ecs: ecsOption === undefined ? undefined : new Uint8Array(ecsOption),
+        bytes,
+        blocks: this.blocksOf(outcome, bytes, query),
+        ...dependencies(snap, query, outcome),
+      };
       // SERVFAIL before sync is not cached: the next snapshot will answer it.
-      if (outcome.rcode !== Rcode.SERVFAIL) this.cache.set(key, cached);
+      if (outcome.rcode !== Rcode.SERVFAIL) this.remember(query.qname, variants, cached, fresh);
+      cached = fresh;
     }
     const entry = cached!;
     const out = entry.blocks === undefined ? patch(entry.bytes, msg, query) : this.arrange(entry, msg, query);
     this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, hit);
     return out;
+  }
+
+  /** Stores `fresh` in place of `stale` (its outdated version, if any), keeping at most VARIANTS_PER_NAME. */
+  private remember(
+    qname: Fqdn,
+    variants: Cached[] | undefined,
+    stale: Cached | undefined,
+    fresh: Cached,
+  ): void {
+    // A new list, not the old one edited: lru-cache recounts a value's size only when a different value is set.
+    const next = variants === undefined ? [] : variants.filter((v) => v !== stale);
+    if (next.length >= VARIANTS_PER_NAME) next.shift();
+    next.push(fresh);
+    this.cache.set(qname, next);
   }
 
   /**
@@ -172,11 +215,11 @@ export class QueryHandler {
       ? weightedOrder(weights, this.random, this.order, this.keys, preferred)
       : identity(this.order, n);
     const out = Buffer.allocUnsafe(bytes.length - (n - k) * size);
-    bytes.copy(out, 0, 0, start);
-    for (let i = 0; i < k; i++)
-      bytes.copy(out, start + i * size, start + order[i]! * size, start + (order[i]! + 1) * size);
-    bytes.copy(out, start + k * size, start + n * size);
-    out.writeUInt16BE(k, 6);
+    copyBytes(bytes, 0, out, 0, start);
+    for (let i = 0; i < k; i++) copyBytes(bytes, start + order[i]! * size, out, start + i * size, size);
+    copyBytes(bytes, start + n * size, out, start + k * size, bytes.length - start - n * size);
+    out[6] = k >> 8;
+    out[7] = k & 0xff;
     return patch(out, msg, q, false);
   }
 }
@@ -213,12 +256,28 @@ function identity(order: number[], n: number): number[] {
   return order;
 }
 
-function cacheKey(q: Query, limit: number, zone: string | undefined): string {
-  const edns = q.edns === null ? 0 : q.edns.dnssecOk ? 2 : 1;
-  const key = `${q.qtype}/${q.qclass}/${limit}/${edns}/${zone ?? ""}/${q.qname}`;
-  // The echoed client-subnet option is part of the bytes (RFC 7871 section 7.2.1).
-  const ecs = q.edns?.clientSubnetOption;
-  return ecs === undefined ? key : `${key}/${Buffer.from(ecs).toString("hex")}`;
+/** The cached response built for a query of this shape, if any. */
+function find(
+  variants: readonly Cached[],
+  q: Query,
+  limitEdns: number,
+  zone: string | undefined,
+): Cached | undefined {
+  for (let i = 0; i < variants.length; i++) {
+    const v = variants[i]!;
+    if (v.qtype === q.qtype && v.limitEdns === limitEdns && v.qclass === q.qclass && v.zone === zone) {
+      // The echoed client-subnet option is part of the bytes (RFC 7871 section 7.2.1).
+      if (sameBytes(v.ecs, q.edns?.clientSubnetOption)) return v;
+    }
+  }
+  return undefined;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -229,11 +288,28 @@ function patch(base: Buffer, msg: Buffer, q: Query, copy = true): Buffer {
   let out = base;
   if (copy) {
     out = Buffer.allocUnsafe(base.length);
-    base.copy(out);
+    out.set(base);
   }
-  out.writeUInt16BE(q.id, 0);
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
   const keep = Flag.RD | Flag.CD;
-  out.writeUInt16BE((base.readUInt16BE(2) & ~keep) | (q.flags & keep), 2);
-  msg.copy(out, 12, 12, q.questionEnd);
+  const flags = (((base[2]! << 8) | base[3]!) & ~keep) | (q.flags & keep);
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  copyBytes(msg, 12, out, 12, q.questionEnd - 12);
   return out;
+}
+
+/**
+ * Copies `length` bytes. Buffer#copy with offsets creates a Uint8Array view per call (Node 20 `_copyActual`), which
+ * made copying 16-byte record blocks the largest cost of a cached answer (query-path bench); a loop allocates nothing.
+ */
+function copyBytes(
+  from: Uint8Array,
+  fromStart: number,
+  to: Uint8Array,
+  toStart: number,
+  length: number,
+): void {
+  for (let i = 0; i < length; i++) to[toStart + i] = from[fromStart + i]!;
 }

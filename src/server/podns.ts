@@ -49,7 +49,8 @@ export class Podns {
   readonly metrics: Metrics;
   readonly catalog: Catalog;
   readonly store: ZoneStore;
-  private readonly handler: QueryHandler;
+  /** The per-query path, for in-process use (the query-path bench). */
+  readonly handler: QueryHandler;
   /** One limiter across every UDP listener, so a client cannot multiply its budget by the listen addresses. */
   private readonly limiter: RateLimiter;
   private readonly queryLog: QueryLog;

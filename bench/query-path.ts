@@ -1,0 +1,116 @@
+/**
+ * The query path in process, without sockets: podns's QueryHandler on the synthetic cluster (synced through the
+ * real informers from the fake API server), driven by the bench's query mix with EDNS as dnsperf sends it. Reports
+ * nanoseconds of CPU per answer and bytes of heap allocated per answer (minor collections times the young
+ * generation's size), so a change to the handler can be measured without the noise of the socket and the client.
+ * Usage: node dist-bench/bench/query-path.js [--services N] [--endpoints M] [--queries Q] [--rounds R]
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import v8 from "node:v8";
+import { pino } from "pino";
+import { FakeApiServer } from "../test/support/fake-apiserver.js";
+import { makeQueries, writeQueryFile } from "./query-mix.js";
+import { SyntheticCluster } from "./synthetic-cluster.js";
+
+// podns as built by `npm run build` (dist/), the code `podns serve` runs; dist-bench holds the bench only.
+const { toServeConfig } = (await import(
+  new URL("../../dist/config/serve-config.js", import.meta.url).href
+)) as typeof import("../src/config/serve-config.js");
+const { Podns } = (await import(
+  new URL("../../dist/server/podns.js", import.meta.url).href
+)) as typeof import("../src/server/podns.js");
+
+const { values } = parseArgs({
+  options: {
+    services: { type: "string", default: "1000" },
+    endpoints: { type: "string", default: "10" },
+    queries: { type: "string", default: "1000000" },
+    rounds: { type: "string", default: "5" },
+  },
+});
+const size = { services: Number(values.services), endpoints: Number(values.endpoints) };
+const perRound = Number(values.queries);
+const rounds = Number(values.rounds);
+
+const fake = await FakeApiServer.start();
+const dir = mkdtempSync(path.join(tmpdir(), "podns-query-path-"));
+const cluster = new SyntheticCluster(fake, size);
+cluster.populate();
+const kubeconfig = await fake.writeKubeconfig(dir);
+const queryFile = path.join(dir, "queries.txt");
+writeQueryFile(queryFile, makeQueries(cluster));
+
+const config = toServeConfig({
+  kubeconfig,
+  ttl: 5,
+  clusterIp: "endpoints",
+  logLevel: "warn",
+  logFormat: "json",
+});
+const podns = new Podns(config, pino({ level: "silent" }));
+await podns.startSources();
+await podns.synced();
+
+const messages = readFileSync(queryFile, "utf8")
+  .split("\n")
+  .filter((l) => l.length > 0)
+  .map((line, i) => {
+    const [name, type] = line.split(" ");
+    return wireQuery(i & 0xffff, name!, type === "SRV" ? 33 : 1);
+  });
+
+let minor = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries())
+    if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === 1) minor++;
+}).observe({ entryTypes: ["gc"] });
+/** Bytes of one semi-space: what a minor collection empties (new_space reports both halves). */
+const semiSpace = () =>
+  (v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0) / 2;
+
+const { handler } = podns;
+let sink = 0;
+const run = (n: number) => {
+  for (let i = 0; i < n; i++)
+    sink += handler.handle(messages[i % messages.length]!, "udp", "127.0.0.1")!.length;
+};
+run(messages.length * 2);
+const results: { ns: number; bytes: number }[] = [];
+for (let r = 0; r < rounds; r++) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  minor = 0;
+  const cpu = process.cpuUsage();
+  run(perRound);
+  const used = process.cpuUsage(cpu);
+  // GC entries reach the observer after the loop yields.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  results.push({
+    ns: ((used.user + used.system) * 1000) / perRound,
+    bytes: (minor * semiSpace()) / perRound,
+  });
+}
+const ns = results.map((r) => r.ns).sort((a, b) => a - b);
+const bytes = results.map((r) => r.bytes).sort((a, b) => a - b);
+console.log(
+  `${size.services} x ${size.endpoints}, ${messages.length} distinct queries, ${rounds} rounds of ${perRound}: ` +
+    `CPU per answer median ${ns[ns.length >> 1]!.toFixed(0)} ns (min ${ns[0]!.toFixed(0)}), ` +
+    `heap allocated per answer about ${bytes[bytes.length >> 1]!.toFixed(0)} bytes (${sink > 0 ? "ok" : "?"})`,
+);
+await podns.stop();
+await fake.stop();
+
+/** A query as dnsperf -e writes it: RD, one question, an OPT record with a 4,096-byte payload. */
+function wireQuery(id: number, name: string, qtype: number): Buffer {
+  const labels = name.replace(/\.$/, "").split(".");
+  const qname = Buffer.concat([
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
+  const header = Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+  const tail = Buffer.from([qtype >> 8, qtype & 0xff, 0, 1, 0, 0, 41, 16, 0, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([header, qname, tail]);
+}
