@@ -3,7 +3,7 @@
  * real informers from the fake API server), driven by the bench's query mix with EDNS as dnsperf sends it. Reports
  * nanoseconds of CPU per answer and bytes of heap allocated per answer (minor collections times the young
  * generation's size), so a change to the handler can be measured without the noise of the socket and the client.
- * Usage: node dist-bench/bench/query-path.js [--services N] [--endpoints M] [--queries Q] [--rounds R]
+ * Usage: npm run bench:query-path -- [--services N] [--endpoints M] [--queries Q] [--rounds R]
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
