@@ -8,7 +8,7 @@
  * some time. Reported: response codes (SERVFAIL expected 0), lost queries (expected 0), podns's VmRSS every 10 s,
  * and the probe's verdicts. The section is appended to BENCHMARKS.md unless --no-write.
  *
- * Usage: npm run build && tsc -p tsconfig.bench.json && node dist-bench/bench/churn.js [--seconds N] [--no-write]
+ * Usage: npm run bench:churn -- [--seconds N] [--no-write]
  */
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -357,7 +357,7 @@ function rcodeCount(rcodes: string, name: string): number {
 
 function commandLine(): string {
   const args = process.argv.slice(2);
-  return `node dist-bench/bench/churn.js${args.length ? ` ${args.join(" ")}` : ""}`;
+  return `npm run bench:churn${args.length ? ` -- ${args.join(" ")}` : ""}`;
 }
 
 function sleep(ms: number): Promise<void> {
