@@ -45,6 +45,8 @@ export type Decoded =
       readonly flags: number;
       readonly rcode: number;
       readonly questionEnd: number;
+      /** The question's qtype when it was read (`questionEnd` > 12), else 0. */
+      readonly qtype: number;
       readonly edns: Edns | null;
     };
 
@@ -58,6 +60,7 @@ function error(msg: Uint8Array, rcode: number, questionEnd = HEADER, edns: Edns 
     flags: (msg[2]! << 8) | msg[3]!,
     rcode,
     questionEnd,
+    qtype: questionEnd > HEADER ? (msg[questionEnd - 4]! << 8) | msg[questionEnd - 3]! : 0,
     edns,
   };
 }

@@ -126,9 +126,9 @@ export class QueryHandler {
       return null;
     }
     if (decoded.kind === "error") {
-      const { id, flags, rcode, questionEnd, edns } = decoded;
+      const { id, flags, rcode, questionEnd, qtype, edns } = decoded;
       const out = encodeError(this.writer, msg, id, flags, rcode, questionEnd, edns);
-      this.observer.observe(0, rcode, transport, out.length, false);
+      this.observer.observe(qtype, rcode, transport, out.length, false);
       return out;
     }
     const query = decoded.query;

@@ -42,13 +42,15 @@ export class QueryLog implements ExchangeObserver {
   private write(msg: Buffer, out: Buffer, transport: Transport, client: string, seconds: number): void {
     const decoded = decodeQuery(msg);
     const query = decoded.kind === "query" ? decoded.query : undefined;
+    const qtype = query?.qtype ?? (decoded.kind === "error" ? decoded.qtype : 0);
     this.log.info(
       {
         client,
         transport,
         qname: query?.qname,
-        qtype: query === undefined ? undefined : typeName(query.qtype),
-        rcode: rcodeName(out[3]! & 0xf),
+        qtype: qtype === 0 ? undefined : typeName(qtype),
+        // An error answer's rcode as decided, which may be extended (BADVERS lives partly in the OPT record).
+        rcode: rcodeName(decoded.kind === "error" ? decoded.rcode : out[3]! & 0xf),
         bytes: out.length,
         seconds,
       },

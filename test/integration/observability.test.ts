@@ -13,6 +13,7 @@ import type { EndpointExplanation, ServiceExplanation } from "../../src/discover
 import { dig } from "../support/dig.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { freePort, startPodns, type TestServer } from "../support/podns.js";
+import { buildQuery, readHeader, udpExchange } from "../support/raw-dns.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -106,6 +107,21 @@ describe("/metrics while serving the demo cluster", () => {
     const seconds = total(twice, "podns_dns_request_duration_seconds_sum", udp);
     expect(seconds).toBeGreaterThan(0);
     expect(seconds).toBeLessThan(1);
+  });
+
+  it("labels error answers whose question was read with its qtype and the full rcode (BADVERS, REFUSED)", async () => {
+    const before = await scrape(server);
+    expect((await dig(server.port, "+edns=1", "+noednsneg", "A", "web.demo.svc.cluster.local")).rcode).toBe(
+      "BADVERS",
+    );
+    const ixfr = await udpExchange(server.port, buildQuery({ qname: "cluster.local.", qtype: 251 }));
+    expect(readHeader(ixfr!).rcode).toBe(5);
+    const after = await scrape(server);
+    const delta = (labels: Record<string, string>) =>
+      total(after, "podns_dns_requests_total", labels) - total(before, "podns_dns_requests_total", labels);
+    expect(delta({ qtype: "A", rcode: "BADVERS", transport: "udp" })).toBe(1);
+    expect(delta({ qtype: "IXFR", rcode: "REFUSED", transport: "udp" })).toBe(1);
+    expect(delta({ qtype: "none" })).toBe(0);
   });
 
   it("puts every answered query in the histograms of its transport: their counts equal the requests", async () => {

@@ -71,4 +71,20 @@ describe("QueryLog", () => {
       expect.objectContaining({ rcode: "FORMERR", qname: undefined, qtype: undefined }),
     ]);
   });
+
+  it("logs BADVERS, an extended rcode whose header bits read NOERROR, with the question's qtype", () => {
+    const h = harness(1, []);
+    // web.demo. A with an OPT record of EDNS version 1 (RFC 6891 section 6.1.3).
+    const query = Buffer.from(
+      `${"123401000001000000000001"}037765620464656d6f0000010001${"0000291000000100000000"}`,
+      "hex",
+    );
+    // The answer's header rcode bits are 0; the upper bits (1, so 16 = BADVERS) are in its OPT record.
+    const badvers = Buffer.from(
+      `${"123481000001000000000001"}037765620464656d6f0000010001${"0000291000010000000000"}`,
+      "hex",
+    );
+    h.q.answered(query, badvers, "udp", "10.0.0.1", 0.00001);
+    expect(h.lines).toEqual([expect.objectContaining({ rcode: "BADVERS", qname: undefined, qtype: "A" })]);
+  });
 });
