@@ -40,6 +40,7 @@ export class Metrics implements QueryObserver {
     DURATION_BUCKETS,
   );
   private pendingHits = 0;
+  private pendingSlips = 0;
   private readonly requests = new Counter({
     name: "podns_dns_requests_total",
     help: "DNS queries answered, by qtype, rcode and transport.",
@@ -60,6 +61,15 @@ export class Metrics implements QueryObserver {
     collect: () => {
       this.cacheHits.inc(this.pendingHits);
       this.pendingHits = 0;
+    },
+  });
+  private readonly slips = new Counter({
+    name: "podns_dns_rate_limited_total",
+    help: "UDP answers replaced by a slip (TC=1, no records) by response rate limiting (--rate-limit).",
+    registers: [this.registry],
+    collect: () => {
+      this.slips.inc(this.pendingSlips);
+      this.pendingSlips = 0;
     },
   });
   private readonly drops = new Counter({
@@ -155,6 +165,11 @@ export class Metrics implements QueryObserver {
 
   dropped(reason: "malformed" | "response" | "internal"): void {
     this.drops.labels(reason).inc();
+  }
+
+  /** One UDP answer was replaced by a slip. */
+  slipped(): void {
+    this.pendingSlips++;
   }
 
   /** One answered message took `seconds` in the handler. */

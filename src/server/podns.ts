@@ -83,7 +83,7 @@ export class Podns {
       lastEvents: () => this.kube?.lastEvents() ?? [],
     });
     this.queryLog = new QueryLog(this.metrics, log, config.queryLogSample);
-    this.limiter = new RateLimiter(config.rateLimit);
+    this.limiter = new RateLimiter(config.rateLimit, () => this.metrics.slipped());
     this.handler = new QueryHandler(this.store, this.metrics, {
       shuffle: config.shuffle,
       maxAnswers: config.maxAnswers,

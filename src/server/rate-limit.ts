@@ -15,8 +15,11 @@ export class RateLimiter {
   private counts = new Map<string, number>();
   private window = 0;
 
-  /** `perSecond` responses per client network per second; 0 turns limiting off. */
-  constructor(private readonly perSecond: number) {}
+  /** `perSecond` responses per client network per second; 0 turns limiting off. `onLimited` is told of each slip. */
+  constructor(
+    private readonly perSecond: number,
+    private readonly onLimited: () => void = () => {},
+  ) {}
 
   get enabled(): boolean {
     return this.perSecond > 0;
@@ -32,7 +35,9 @@ export class RateLimiter {
     const key = networkOf(address);
     const n = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, n);
-    return n > this.perSecond;
+    if (n <= this.perSecond) return false;
+    this.onLimited();
+    return true;
   }
 }
 

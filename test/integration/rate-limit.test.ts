@@ -21,6 +21,7 @@ describe("response rate limiting with slips (--rate-limit)", () => {
   afterAll(() => server?.stop());
 
   it("answers a client network up to the limit, then slips: TC=1, no records, the question kept", async () => {
+    const slipsBefore = await rateLimited(server);
     const headers = [];
     for (let i = 0; i < 12; i++) headers.push(await ask(server, "127.0.0.1", 100 + i));
     const full = headers.filter((h) => !h.tc);
@@ -34,6 +35,7 @@ describe("response rate limiting with slips (--rate-limit)", () => {
       expect([h.an, h.ns, h.ar, h.qd, h.rcode]).toEqual([0, 0, 0, 1, Rcode.NOERROR]);
     }
     expect(headers.map((h) => h.id)).toEqual(headers.map((_, i) => 100 + i));
+    expect((await rateLimited(server)) - slipsBefore).toBe(slips.length);
   });
 
   it("keeps an OPT record in a slip to an EDNS query (RFC 6891 6.1.1), and the slip is no larger than the query", async () => {
@@ -80,3 +82,11 @@ describe("RateLimiter", () => {
     expect(new RateLimiter(0).enabled).toBe(false);
   });
 });
+
+/** podns_dns_rate_limited_total as /metrics reports it. */
+async function rateLimited(server: TestServer): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("podns_dns_rate_limited_total "));
+  if (line === undefined) throw new Error("podns_dns_rate_limited_total missing from /metrics");
+  return Number(line.split(" ")[1]);
+}
