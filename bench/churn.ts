@@ -56,6 +56,12 @@ interface ProbeTally {
   staleMs: number[];
 }
 
+const USAGE = `usage: npm run bench:churn -- [--seconds N] [--no-write] [--output FILE]
+
+  --seconds N     seconds of load and churn (default 300, at least 10)
+  --no-write      print the results only
+  --output FILE   append the results to FILE (default BENCHMARKS.md)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -64,8 +70,13 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "300" },
       "no-write": { type: "boolean", default: false },
       output: { type: "string", default: "BENCHMARKS.md" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const seconds = Number(values.seconds);
   if (!Number.isInteger(seconds) || seconds < 10)
     throw new Error(`--seconds: "${values.seconds}" (at least 10)`);
@@ -377,6 +388,6 @@ function mib(bytes: number): string {
 }
 
 main().catch((err: unknown) => {
-  console.error(`churn: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`churn: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(1);
 });

@@ -5,7 +5,7 @@
  * generation's size), so a change to the handler can be measured without the noise of the socket and the client.
  * Usage: npm run bench:query-path -- [--services N] [--endpoints M] [--queries Q] [--rounds R]
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -24,17 +24,35 @@ const { Podns } = (await import(
   new URL("../../dist/server/podns.js", import.meta.url).href
 )) as typeof import("../src/server/podns.js");
 
-const { values } = parseArgs({
-  options: {
-    services: { type: "string", default: "1000" },
-    endpoints: { type: "string", default: "10" },
-    queries: { type: "string", default: "1000000" },
-    rounds: { type: "string", default: "5" },
-  },
-});
-const size = { services: Number(values.services), endpoints: Number(values.endpoints) };
-const perRound = Number(values.queries);
-const rounds = Number(values.rounds);
+const USAGE = `usage: npm run bench:query-path -- [--services N] [--endpoints M] [--queries Q] [--rounds R]
+
+  --services N    Services in the synthetic cluster (default 1,000)
+  --endpoints M   ready endpoints per Service (default 10)
+  --queries Q     answers per round (default 1,000,000)
+  --rounds R      rounds; the median and the best are reported (default 5)`;
+
+let values: Record<string, string | boolean | undefined>;
+try {
+  ({ values } = parseArgs({
+    options: {
+      services: { type: "string", default: "1000" },
+      endpoints: { type: "string", default: "10" },
+      queries: { type: "string", default: "1000000" },
+      rounds: { type: "string", default: "5" },
+      help: { type: "boolean", default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`query-path: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const size = { services: count("services"), endpoints: count("endpoints") };
+const perRound = count("queries");
+const rounds = count("rounds");
 
 const fake = await FakeApiServer.start();
 const dir = mkdtempSync(path.join(tmpdir(), "podns-query-path-"));
@@ -102,6 +120,15 @@ console.log(
 );
 await podns.stop();
 await fake.stop();
+rmSync(dir, { recursive: true, force: true });
+
+/** A positive integer option; exits with the usage otherwise. */
+function count(name: string): number {
+  const v = Number(values[name]);
+  if (Number.isInteger(v) && v > 0) return v;
+  console.error(`query-path: --${name}: "${values[name]}" is not a positive integer\n${USAGE}`);
+  process.exit(2);
+}
 
 /** A query as dnsperf -e writes it: RD, one question, an OPT record with a 4,096-byte payload. */
 function wireQuery(id: number, name: string, qtype: number): Buffer {

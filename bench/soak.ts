@@ -6,7 +6,7 @@
  * report gives the crashes (the process exited, or the handler caught an exception: `podns_dns_dropped_total
  * {reason="internal"}`), which should be 0, and VmRSS after a warm-up and at the end, which should be flat.
  *
- * Usage: npm run build && tsc -p tsconfig.bench.json && node dist-bench/bench/soak.js [--count N] [--seed S]
+ * Usage: npm run soak -- [--count N] [--seed S]
  */
 import dgram from "node:dgram";
 import { rmSync } from "node:fs";
@@ -401,10 +401,23 @@ function report(r: SoakResult): string {
   return lines.join("\n");
 }
 
+const USAGE = `usage: npm run soak -- [--count N] [--seed S]
+
+  --count N   random and mutated packets to send (default 1,000,000)
+  --seed S    seed of the packet generator (default 1)`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { count: { type: "string", default: "1000000" }, seed: { type: "string", default: "1" } },
+    options: {
+      count: { type: "string", default: "1000000" },
+      seed: { type: "string", default: "1" },
+      help: { type: "boolean", default: false },
+    },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const count = Number(values.count);
   const seed = Number(values.seed);
   if (!Number.isInteger(count) || count < 1)
@@ -424,7 +437,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    console.error(`soak: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`soak: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     process.exit(1);
   });
 }

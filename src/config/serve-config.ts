@@ -206,7 +206,7 @@ export function serveOptions(cmd: Command): Command {
     .addOption(
       opt(
         "--identity <text>",
-        "answer id.server and version.bind (class CH) with this; unset, they are REFUSED",
+        "answer id.server, hostname.bind and version.bind (class CH) with this; unset, they are REFUSED",
         "PODNS_IDENTITY",
       ),
     )

@@ -246,9 +246,12 @@ function loadKubeConfig(kube: ServeConfig["kube"]): KubeConfig {
     }
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0]!;
-    throw new StartupError(
-      `${reason}: pass --kubeconfig FILE, --in-cluster, or --source PATH for manifest files`,
-    );
+    // Advice to pass a kubeconfig fits only when none was named.
+    const advice =
+      kube.kind === "kubeconfig" && kube.file !== undefined
+        ? "check the file given to --kubeconfig"
+        : "pass --kubeconfig FILE, --in-cluster, or --source PATH for manifest files";
+    throw new StartupError(`${reason}: ${advice}`);
   }
   if (kc.getCurrentCluster() === null || kc.getContexts().length === 0) {
     throw new StartupError(

@@ -205,7 +205,10 @@ describe("podns serve start-up and shutdown", () => {
 
   it.each([
     { args: ["serve", "--bogus"], reason: /unknown option '--bogus'/ },
-    { args: ["serve", "--kubeconfig", "/no/such/kubeconfig"], reason: /ENOENT.*\/no\/such\/kubeconfig/ },
+    {
+      args: ["serve", "--kubeconfig", "/no/such/kubeconfig"],
+      reason: /ENOENT.*\/no\/such\/kubeconfig.*: check the file given to --kubeconfig/,
+    },
     { args: ["serve", "--ttl", "soon"], reason: /--ttl.*soon.*invalid/ },
     { args: ["serve", "--cluster-ip", "maybe"], reason: /--cluster-ip.*maybe/ },
     { args: ["serve", "--listen", "localhost"], reason: /--listen: "localhost" is not HOST:PORT/ },
