@@ -30,13 +30,14 @@ const HEAP_PROBE = new URL("./heap-probe.js", import.meta.url).href;
 
 /**
  * podns serve --kubeconfig, until `probeName` answers NOERROR. With a `heapFile`, podns runs with --expose-gc and
- * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2.
+ * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2; with `heapSnapshot`
+ * too, the probe then also writes a V8 heap snapshot to that file.
  */
 export async function startPodns(
   tools: Record<Tool, string>,
   kubeconfig: string,
   probeName: string,
-  opts: { heapFile?: string; timeoutSeconds: number },
+  opts: { heapFile?: string; heapSnapshot?: string; timeoutSeconds: number },
 ): Promise<PodnsServer> {
   const port = await freePort();
   const httpPort = await freePort();
@@ -54,7 +55,10 @@ export async function startPodns(
     ...["--log-level", "warn"],
   ];
   const began = performance.now();
-  const env = opts.heapFile ? { BENCH_HEAP_FILE: opts.heapFile } : {};
+  const env = {
+    ...(opts.heapFile ? { BENCH_HEAP_FILE: opts.heapFile } : {}),
+    ...(opts.heapSnapshot ? { BENCH_HEAP_SNAPSHOT: opts.heapSnapshot } : {}),
+  };
   const child = start("podns", tools.taskset, args, { env });
   await waitUntil(child, opts.timeoutSeconds, "podns to answer from the synced cluster", async () => {
     const reply = await queryOnce(port, probeName, QTYPE.A);

@@ -6,7 +6,7 @@
  * watched. While the API server cannot be reached, the last data keeps being served and a warning says how old it
  * is, once the silence timeout has passed and then once a minute.
  */
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1ListMeta } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Catalog } from "../discovery/catalog.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "../discovery/model.js";
@@ -16,6 +16,7 @@ import {
   type BackoffPolicy,
   DEFAULT_SILENCE_TIMEOUT,
   type InformerEvents,
+  type ListPage,
   type ResourceSpec,
   SupervisedInformer,
 } from "./informer.js";
@@ -32,6 +33,12 @@ export interface KubernetesSourceOptions {
   readonly silenceTimeout?: number;
   /** Namespaces to watch; empty or absent means all. */
   readonly namespaces?: readonly string[];
+}
+
+/** A generated list result as a page: its models call the continue token `_continue`. */
+async function page(list: Promise<{ metadata?: V1ListMeta; items: unknown[] }>): Promise<ListPage> {
+  const { metadata, items } = await list;
+  return { metadata: { resourceVersion: metadata?.resourceVersion, continue: metadata?._continue }, items };
 }
 
 /** Seconds between two warnings while the data stays stale. */
@@ -94,10 +101,12 @@ export class KubernetesSource {
         {
           kind: "Service",
           path: `${core1}/services`,
-          list: () =>
-            namespace === undefined
-              ? core.listServiceForAllNamespaces()
-              : core.listNamespacedService({ namespace }),
+          list: ({ limit, continue: _continue }) =>
+            page(
+              namespace === undefined
+                ? core.listServiceForAllNamespaces({ limit, _continue })
+                : core.listNamespacedService({ namespace, limit, _continue }),
+            ),
           convert: (o) => toService(o, warn),
         },
         (s) => catalog.setService(s),
@@ -107,10 +116,12 @@ export class KubernetesSource {
         {
           kind: "EndpointSlice",
           path: `${disco1}/endpointslices`,
-          list: () =>
-            namespace === undefined
-              ? discovery.listEndpointSliceForAllNamespaces()
-              : discovery.listNamespacedEndpointSlice({ namespace }),
+          list: ({ limit, continue: _continue }) =>
+            page(
+              namespace === undefined
+                ? discovery.listEndpointSliceForAllNamespaces({ limit, _continue })
+                : discovery.listNamespacedEndpointSlice({ namespace, limit, _continue }),
+            ),
           convert: (o) => toSlice(o, warn),
         },
         (s) => catalog.setSlice(s),
@@ -120,8 +131,12 @@ export class KubernetesSource {
         {
           kind: "Pod",
           path: `${core1}/pods`,
-          list: () =>
-            namespace === undefined ? core.listPodForAllNamespaces() : core.listNamespacedPod({ namespace }),
+          list: ({ limit, continue: _continue }) =>
+            page(
+              namespace === undefined
+                ? core.listPodForAllNamespaces({ limit, _continue })
+                : core.listNamespacedPod({ namespace, limit, _continue }),
+            ),
           convert: (o) => toPod(o, warn),
         },
         (p) => catalog.setPod(p),
@@ -130,7 +145,12 @@ export class KubernetesSource {
     }
     // Nodes carry the topology zone that tells which zone a querying pod is in; only name and zone are kept.
     informer<NodeInfo>(
-      { kind: "Node", path: "/api/v1/nodes", list: () => core.listNode(), convert: toNode },
+      {
+        kind: "Node",
+        path: "/api/v1/nodes",
+        list: ({ limit, continue: _continue }) => page(core.listNode({ limit, _continue })),
+        convert: toNode,
+      },
       (n) => catalog.setNode(n),
       (_ns, n) => catalog.deleteNode(n),
     );
