@@ -33,7 +33,7 @@ export interface ResourceSpec<T> {
    * `metadata.continue`) or from the start.
    */
   readonly list: (page: PageRequest) => Promise<ListPage>;
-  // biome-ignore lint/suspicious/noExplicitAny: raw JSON or a typed model.
+  // biome-ignore lint/suspicious/noExplicitAny: raw JSON of one object, from a list page or a watch event.
   readonly convert: (obj: any) => T | undefined;
 }
 
@@ -46,7 +46,7 @@ export interface PageRequest {
 /** One page as the API server sends it: every page carries the list's resourceVersion. */
 export interface ListPage {
   readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
-  // biome-ignore lint/suspicious/noExplicitAny: raw JSON or client-node models, typed per kind.
+  // biome-ignore lint/suspicious/noExplicitAny: raw JSON objects of the listed kind.
   readonly items: readonly any[];
 }
 

@@ -6,7 +6,7 @@
  * watched. While the API server cannot be reached, the last data keeps being served and a warning says how old it
  * is, once the silence timeout has passed and then once a minute.
  */
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1ListMeta } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Catalog } from "../discovery/catalog.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "../discovery/model.js";
@@ -16,10 +16,10 @@ import {
   type BackoffPolicy,
   DEFAULT_SILENCE_TIMEOUT,
   type InformerEvents,
-  type ListPage,
   type ResourceSpec,
   SupervisedInformer,
 } from "./informer.js";
+import { listPage } from "./list-page.js";
 
 export interface SourceObserver {
   activity?(kind: string, type: string): void;
@@ -33,12 +33,6 @@ export interface KubernetesSourceOptions {
   readonly silenceTimeout?: number;
   /** Namespaces to watch; empty or absent means all. */
   readonly namespaces?: readonly string[];
-}
-
-/** A generated list result as a page: its models call the continue token `_continue`. */
-async function page(list: Promise<{ metadata?: V1ListMeta; items: unknown[] }>): Promise<ListPage> {
-  const { metadata, items } = await list;
-  return { metadata: { resourceVersion: metadata?.resourceVersion, continue: metadata?._continue }, items };
 }
 
 /** Seconds between two warnings while the data stays stale. */
@@ -64,12 +58,10 @@ export class KubernetesSource {
   ) {
     this.markSynced = store.registerSource("kubernetes");
     this.silenceTimeout = options.silenceTimeout ?? DEFAULT_SILENCE_TIMEOUT;
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     const publish = () => store.publishSoon();
     const supervision = { backoff: options.backoff, silenceTimeout: this.silenceTimeout };
     const informer = <T>(
-      spec: ResourceSpec<T>,
+      resource: Omit<ResourceSpec<T>, "list">,
       set: (info: T) => void,
       remove: (ns: string, name: string) => void,
     ) => {
@@ -86,6 +78,7 @@ export class KubernetesSource {
         activity: observer.activity,
         error: observer.error,
       };
+      const spec: ResourceSpec<T> = { ...resource, list: (page) => listPage(kc, resource.path, page) };
       this.informers.push(
         new SupervisedInformer(spec, kc, events, log, supervision) as SupervisedInformer<unknown>,
       );
@@ -101,12 +94,6 @@ export class KubernetesSource {
         {
           kind: "Service",
           path: `${core1}/services`,
-          list: ({ limit, continue: _continue }) =>
-            page(
-              namespace === undefined
-                ? core.listServiceForAllNamespaces({ limit, _continue })
-                : core.listNamespacedService({ namespace, limit, _continue }),
-            ),
           convert: (o) => toService(o, warn),
         },
         (s) => catalog.setService(s),
@@ -116,12 +103,6 @@ export class KubernetesSource {
         {
           kind: "EndpointSlice",
           path: `${disco1}/endpointslices`,
-          list: ({ limit, continue: _continue }) =>
-            page(
-              namespace === undefined
-                ? discovery.listEndpointSliceForAllNamespaces({ limit, _continue })
-                : discovery.listNamespacedEndpointSlice({ namespace, limit, _continue }),
-            ),
           convert: (o) => toSlice(o, warn),
         },
         (s) => catalog.setSlice(s),
@@ -131,12 +112,6 @@ export class KubernetesSource {
         {
           kind: "Pod",
           path: `${core1}/pods`,
-          list: ({ limit, continue: _continue }) =>
-            page(
-              namespace === undefined
-                ? core.listPodForAllNamespaces({ limit, _continue })
-                : core.listNamespacedPod({ namespace, limit, _continue }),
-            ),
           convert: (o) => toPod(o, warn),
         },
         (p) => catalog.setPod(p),
@@ -148,7 +123,6 @@ export class KubernetesSource {
       {
         kind: "Node",
         path: "/api/v1/nodes",
-        list: ({ limit, continue: _continue }) => page(core.listNode({ limit, _continue })),
         convert: toNode,
       },
       (n) => catalog.setNode(n),
