@@ -1,9 +1,10 @@
 /**
- * `npm run bench:memory -- [SxE ...] [--snapshot DIR] [--runs N]`: only the memory part of the scale runs, for
+ * `npm run bench:memory -- [SxE ...] [--snapshot DIR] [--runs N] [--node-flag=F ...]`: only the memory part of the scale runs, for
  * quick iteration on podns's footprint. For each cluster size (default 100x10, 10000x10, 1000x100) a fresh fake API
  * server and podns (heap probe preloaded): seconds to the first synced answer, CPU seconds spent on it, VmRSS right
  * after the sync, peak VmRSS (VmHWM), then after a full collection VmRSS and process.memoryUsage(). With
- * `--snapshot DIR`, podns also writes a V8 heap snapshot there after that collection (readable in Chrome DevTools).
+ * `--snapshot DIR`, podns also writes a V8 heap snapshot there after that collection (readable in Chrome DevTools);
+ * each `--node-flag` is passed to podns's node (e.g. `--node-flag=--max-semi-space-size=1`).
  * Prints one JSON line per run on stdout; sizes in MiB, times in seconds.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,7 +23,12 @@ import { SyntheticCluster, serviceName } from "./synthetic-cluster.js";
 const DEFAULT_SIZES = ["100x10", "10000x10", "1000x100"];
 const MIB = 1024 * 1024;
 
-async function measure(size: ClusterSize, dir: string, snapshotDir: string | undefined) {
+async function measure(
+  size: ClusterSize,
+  dir: string,
+  snapshotDir: string | undefined,
+  nodeFlags: readonly string[],
+) {
   const tools = findTools();
   mkdirSync(dir, { recursive: true });
   const fake = await FakeApiServer.start();
@@ -36,6 +42,7 @@ async function measure(size: ClusterSize, dir: string, snapshotDir: string | und
     const podns = await startPodns(tools, kubeconfig, serviceName(size.services - 1), {
       heapFile,
       heapSnapshot: snapshot,
+      nodeFlags,
       timeoutSeconds: 600,
     });
     try {
@@ -84,7 +91,11 @@ function parseSize(text: string): ClusterSize {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { snapshot: { type: "string" }, runs: { type: "string", default: "1" } },
+    options: {
+      snapshot: { type: "string" },
+      runs: { type: "string", default: "1" },
+      "node-flag": { type: "string", multiple: true, default: [] },
+    },
   });
   const sizes = (positionals.length ? positionals : DEFAULT_SIZES).map(parseSize);
   const snapshotDir = values.snapshot && path.resolve(values.snapshot);
@@ -93,7 +104,9 @@ async function main(): Promise<void> {
   try {
     for (const size of sizes) {
       for (let r = 0; r < Number(values.runs); r++) {
-        console.log(JSON.stringify(await measure(size, path.join(dir, String(r)), snapshotDir)));
+        console.log(
+          JSON.stringify(await measure(size, path.join(dir, String(r)), snapshotDir, values["node-flag"])),
+        );
       }
     }
   } finally {

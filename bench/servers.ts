@@ -31,17 +31,17 @@ const HEAP_PROBE = new URL("./heap-probe.js", import.meta.url).href;
 /**
  * podns serve --kubeconfig, until `probeName` answers NOERROR. With a `heapFile`, podns runs with --expose-gc and
  * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2; with `heapSnapshot`
- * too, the probe then also writes a V8 heap snapshot to that file.
+ * too, the probe then also writes a V8 heap snapshot to that file. `nodeFlags` go to node before podns's own.
  */
 export async function startPodns(
   tools: Record<Tool, string>,
   kubeconfig: string,
   probeName: string,
-  opts: { heapFile?: string; heapSnapshot?: string; timeoutSeconds: number },
+  opts: { heapFile?: string; heapSnapshot?: string; nodeFlags?: readonly string[]; timeoutSeconds: number },
 ): Promise<PodnsServer> {
   const port = await freePort();
   const httpPort = await freePort();
-  const node = opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : [];
+  const node = [...(opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : []), ...(opts.nodeFlags ?? [])];
   const args = [
     ...["-c", String(SERVER_CPU), process.execPath, ...node, PODNS_BIN, "serve"],
     ...[

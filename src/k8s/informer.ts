@@ -13,14 +13,23 @@
 import { type KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 
-/** What the informer's cache keeps of an object: its identity and podns's converted form. */
-export interface SlimObject<T> {
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace?: string;
-    readonly resourceVersion?: string;
-  };
-  readonly info: T | undefined;
+/**
+ * What the informer's cache keeps of an object: its identity (name, namespace, resourceVersion, which is how
+ * ListWatch tells an unchanged object on a relist) and podns's converted form. One object per cached entry, its own
+ * `metadata`: the cache holds one of these for every Service, EndpointSlice and Pod.
+ */
+export class SlimObject<T> {
+  constructor(
+    readonly name: string,
+    readonly namespace: string | undefined,
+    readonly resourceVersion: string | undefined,
+    readonly info: T | undefined,
+  ) {}
+
+  /** The shape ListWatch reads (`metadata.name`, `.namespace`, `.resourceVersion`). */
+  get metadata(): SlimObject<T> {
+    return this;
+  }
 }
 
 export interface ResourceSpec<T> {
@@ -352,10 +361,7 @@ export class SupervisedInformer<T> {
   private slim(obj: unknown): SlimObject<T> {
     const meta =
       (obj as { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }).metadata ?? {};
-    return {
-      metadata: { name: meta.name ?? "", namespace: meta.namespace, resourceVersion: meta.resourceVersion },
-      info: this.spec.convert(obj),
-    };
+    return new SlimObject(meta.name ?? "", meta.namespace, meta.resourceVersion, this.spec.convert(obj));
   }
 }
 
