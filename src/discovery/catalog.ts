@@ -8,7 +8,8 @@ import { type RrSet, sameSets } from "../dns/records.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "./model.js";
 import { type SynthesisOptions, serviceRecords } from "./service-records.js";
 
-const key = (namespace: string, name: string) => `${namespace}/${name}`;
+/** `namespace/name`, one flat string (join; see names.ts flatName): kept per Service, slice and pod. */
+const key = (namespace: string, name: string) => [namespace, name].join("/");
 
 interface ServiceEntry {
   sets: readonly RrSet[];

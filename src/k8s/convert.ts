@@ -191,7 +191,9 @@ function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointIn
   const ref = ep.targetRef;
   // ObjectReference.namespace is optional; hand-written slices often leave it out for a pod of their own namespace.
   const podNamespace = typeof ref?.namespace === "string" && ref.namespace !== "" ? ref.namespace : namespace;
-  const pod = ref?.kind === "Pod" && typeof ref.name === "string" ? `${podNamespace}/${ref.name}` : undefined;
+  // join: one flat string, not a ConsString of three (there is one per endpoint; see discovery/names.ts flatName).
+  const pod =
+    ref?.kind === "Pod" && typeof ref.name === "string" ? [podNamespace, ref.name].join("/") : undefined;
   return {
     // slice(): an array grown by push keeps room for 16 more; a copy is exact, and there is one per endpoint.
     addresses: addresses.slice(),
