@@ -4,7 +4,7 @@
  * server and podns (heap probe preloaded): seconds to the first synced answer, CPU seconds spent on it, VmRSS right
  * after the sync, peak VmRSS (VmHWM), then after a full collection VmRSS and process.memoryUsage(). With
  * `--snapshot DIR`, podns also writes a V8 heap snapshot there after that collection (readable in Chrome DevTools);
- * each `--node-flag` is passed to podns's node (e.g. `--node-flag=--max-semi-space-size=1`).
+ * `--node-flag` replaces the node flags of the image (PODNS_NODE_FLAGS), e.g. `--node-flag=--max-semi-space-size=16`.
  * Prints one JSON line per run on stdout; sizes in MiB, times in seconds.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -27,7 +27,7 @@ async function measure(
   size: ClusterSize,
   dir: string,
   snapshotDir: string | undefined,
-  nodeFlags: readonly string[],
+  nodeFlags: readonly string[] | undefined,
 ) {
   const tools = findTools();
   mkdirSync(dir, { recursive: true });
@@ -51,6 +51,7 @@ async function measure(
       const peak = peakRss(podns.child.pid);
       const heap = await readHeap(podns.child.pid, heapFile);
       const afterGc = memory(podns.child.pid).rss;
+      const mappings = rssByMapping(podns.child.pid);
       const lists = fake.countRequests({ method: "GET", watch: false });
       return {
         size: `${size.services}x${size.endpoints}`,
@@ -65,6 +66,7 @@ async function measure(
         externalAfterGc: heap && mib(heap.external),
         arrayBuffersAfterGc: heap && mib(heap.arrayBuffers),
         listRequests: lists,
+        rssByMappingAfterGc: mappings,
       };
     } finally {
       await podns.child.stop();
@@ -77,6 +79,27 @@ async function measure(
 function peakRss(pid: number): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : 0;
+}
+
+/**
+ * Resident MiB by kind of mapping: `brk` (the main malloc arena), `anon` (V8's heap pages, other malloc arenas,
+ * large allocations), `file` (the node binary, libraries), `other` ([stack], [vdso], ...).
+ */
+function rssByMapping(pid: number): Record<string, number> {
+  const out: Record<string, number> = { brk: 0, anon: 0, file: 0, other: 0 };
+  let kind = "other";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const path = header[1] ?? "";
+      kind = path === "" ? "anon" : path === "[heap]" ? "brk" : path.startsWith("/") ? "file" : "other";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind]! += Number(rss[1]) * 1024;
+  }
+  for (const k of Object.keys(out)) out[k] = mib(out[k]!);
+  return out;
 }
 
 const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
@@ -94,7 +117,7 @@ async function main(): Promise<void> {
     options: {
       snapshot: { type: "string" },
       runs: { type: "string", default: "1" },
-      "node-flag": { type: "string", multiple: true, default: [] },
+      "node-flag": { type: "string", multiple: true },
     },
   });
   const sizes = (positionals.length ? positionals : DEFAULT_SIZES).map(parseSize);

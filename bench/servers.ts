@@ -10,7 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DnsProbe, QTYPE } from "./dns-probe.js";
-import { PODNS_BIN, SERVER_CPU, type Tool } from "./environment.js";
+import { PODNS_BIN, PODNS_ENV, PODNS_NODE_FLAGS, SERVER_CPU, type Tool } from "./environment.js";
 import { type Child, run, start } from "./processes.js";
 
 export interface Server {
@@ -31,7 +31,8 @@ const HEAP_PROBE = new URL("./heap-probe.js", import.meta.url).href;
 /**
  * podns serve --kubeconfig, until `probeName` answers NOERROR. With a `heapFile`, podns runs with --expose-gc and
  * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2; with `heapSnapshot`
- * too, the probe then also writes a V8 heap snapshot to that file. `nodeFlags` go to node before podns's own.
+ * too, the probe then also writes a V8 heap snapshot to that file. `nodeFlags` (by default those of the image,
+ * PODNS_NODE_FLAGS) go to node before podns's own.
  */
 export async function startPodns(
   tools: Record<Tool, string>,
@@ -41,7 +42,8 @@ export async function startPodns(
 ): Promise<PodnsServer> {
   const port = await freePort();
   const httpPort = await freePort();
-  const node = [...(opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : []), ...(opts.nodeFlags ?? [])];
+  const probe = opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : [];
+  const node = [...probe, ...(opts.nodeFlags ?? PODNS_NODE_FLAGS)];
   const args = [
     ...["-c", String(SERVER_CPU), process.execPath, ...node, PODNS_BIN, "serve"],
     ...[
@@ -56,6 +58,7 @@ export async function startPodns(
   ];
   const began = performance.now();
   const env = {
+    ...PODNS_ENV,
     ...(opts.heapFile ? { BENCH_HEAP_FILE: opts.heapFile } : {}),
     ...(opts.heapSnapshot ? { BENCH_HEAP_SNAPSHOT: opts.heapSnapshot } : {}),
   };
