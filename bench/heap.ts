@@ -12,11 +12,11 @@ export interface HeapUsage {
   readonly arrayBuffers: number;
 }
 
-/** Asks the heap probe for a full collection and process.memoryUsage(); bounded to 30 s. */
+/** Asks the heap probe for a full collection and process.memoryUsage(); bounded to 120 s (a heap snapshot is slow). */
 export async function readHeap(pid: number, file: string): Promise<HeapUsage | undefined> {
   rmSync(file, { force: true });
   process.kill(pid, "SIGUSR2");
-  const deadline = performance.now() + 30_000;
+  const deadline = performance.now() + 120_000;
   while (performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     if (!existsSync(file)) continue;

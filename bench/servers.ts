@@ -10,7 +10,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DnsProbe, QTYPE } from "./dns-probe.js";
-import { PODNS_BIN, SERVER_CPU, type Tool } from "./environment.js";
+import { PODNS_BIN, PODNS_ENV, PODNS_NODE_FLAGS, SERVER_CPU, type Tool } from "./environment.js";
 import { type Child, run, start } from "./processes.js";
 
 export interface Server {
@@ -30,17 +30,20 @@ const HEAP_PROBE = new URL("./heap-probe.js", import.meta.url).href;
 
 /**
  * podns serve --kubeconfig, until `probeName` answers NOERROR. With a `heapFile`, podns runs with --expose-gc and
- * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2.
+ * the bench's heap probe preloaded (heap-probe.ts), which does nothing until it gets SIGUSR2; with `heapSnapshot`
+ * too, the probe then also writes a V8 heap snapshot to that file. `nodeFlags` (by default those of the image,
+ * PODNS_NODE_FLAGS) go to node before podns's own.
  */
 export async function startPodns(
   tools: Record<Tool, string>,
   kubeconfig: string,
   probeName: string,
-  opts: { heapFile?: string; timeoutSeconds: number },
+  opts: { heapFile?: string; heapSnapshot?: string; nodeFlags?: readonly string[]; timeoutSeconds: number },
 ): Promise<PodnsServer> {
   const port = await freePort();
   const httpPort = await freePort();
-  const node = opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : [];
+  const probe = opts.heapFile ? ["--expose-gc", "--import", HEAP_PROBE] : [];
+  const node = [...probe, ...(opts.nodeFlags ?? PODNS_NODE_FLAGS)];
   const args = [
     ...["-c", String(SERVER_CPU), process.execPath, ...node, PODNS_BIN, "serve"],
     ...[
@@ -54,7 +57,11 @@ export async function startPodns(
     ...["--log-level", "warn"],
   ];
   const began = performance.now();
-  const env = opts.heapFile ? { BENCH_HEAP_FILE: opts.heapFile } : {};
+  const env = {
+    ...PODNS_ENV,
+    ...(opts.heapFile ? { BENCH_HEAP_FILE: opts.heapFile } : {}),
+    ...(opts.heapSnapshot ? { BENCH_HEAP_SNAPSHOT: opts.heapSnapshot } : {}),
+  };
   const child = start("podns", tools.taskset, args, { env });
   await waitUntil(child, opts.timeoutSeconds, "podns to answer from the synced cluster", async () => {
     const reply = await queryOnce(port, probeName, QTYPE.A);

@@ -8,7 +8,8 @@ import { type RrSet, sameSets } from "../dns/records.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "./model.js";
 import { type SynthesisOptions, serviceRecords } from "./service-records.js";
 
-const key = (namespace: string, name: string) => `${namespace}/${name}`;
+/** `namespace/name`, one flat string (join; see names.ts flatName): kept per Service, slice and pod. */
+const key = (namespace: string, name: string) => [namespace, name].join("/");
 
 interface ServiceEntry {
   sets: readonly RrSet[];
@@ -143,7 +144,7 @@ export class Catalog {
     const owners = this.podServices.get(k);
     if (owners === undefined) return;
     if (owners instanceof Map) for (const owner of owners.keys()) this.dirty.add(owner);
-    else this.dirty.add(owners.owner);
+    else this.dirty.add(typeof owners === "string" ? owners : owners.owner);
   }
 
   /** Marks Services whose slow-start ramp is still running, so the next rebuild raises their weights. */
@@ -211,7 +212,9 @@ export class Catalog {
       this.warn(`Service/${k}/synthesis`, `service ${k}: no records: ${(err as Error).message}`);
       result = { sets: [], rampUntil: undefined };
     }
-    this.firstReady.set(k, seen);
+    // Only slow start asks; most Services record nothing, and keep no Map.
+    if (seen.size > 0) this.firstReady.set(k, seen);
+    else this.firstReady.delete(k);
     const rampUntil = result.rampUntil !== undefined && result.rampUntil > now ? result.rampUntil : undefined;
     if (result.sets.length === 0) {
       this.served.delete(k);
@@ -258,16 +261,23 @@ export class Catalog {
   }
 }
 
-/** The Services naming a pod: one (with how many of its slices do), or a Map for several. */
-type Owners = { readonly owner: string; readonly n: number } | Map<string, number>;
+/**
+ * The Services naming a pod: the usual one Service through one slice as the bare Service key (no object per pod),
+ * one Service through several slices with the count, or a Map for several Services.
+ */
+type Owners = string | { readonly owner: string; readonly n: number } | Map<string, number>;
 
 function count(owners: Owners | undefined, owner: string, delta: 1 | -1): Owners | undefined {
-  if (owners === undefined) return delta > 0 ? { owner, n: 1 } : undefined;
+  if (owners === undefined) return delta > 0 ? owner : undefined;
   if (!(owners instanceof Map)) {
-    if (owners.owner === owner) return owners.n + delta > 0 ? { owner, n: owners.n + delta } : undefined;
+    const one = typeof owners === "string" ? { owner: owners, n: 1 } : owners;
+    if (one.owner === owner) {
+      const n = one.n + delta;
+      return n > 1 ? { owner, n } : n === 1 ? owner : undefined;
+    }
     if (delta < 0) return owners;
     return new Map([
-      [owners.owner, owners.n],
+      [one.owner, one.n],
       [owner, 1],
     ]);
   }

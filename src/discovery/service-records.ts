@@ -8,7 +8,7 @@ import { QType } from "../dns/constants.js";
 import { child, type Fqdn, isHostLabel } from "../dns/name.js";
 import type { Rr, RrSet } from "../dns/records.js";
 import type { EndpointPort, PodInfo, ServiceInfo, SliceInfo } from "./model.js";
-import { addressLabel, reverseName } from "./names.js";
+import { addressLabel, flatName, reverseName } from "./names.js";
 import { applyTrafficSplit } from "./traffic-split.js";
 import { DEFAULT_WEIGHT, encodeSrvWeights, MAX_SRV_WEIGHT } from "./weights.js";
 
@@ -207,7 +207,7 @@ function endpointRecords(
   const ttl = out.ttl;
   const hosts = new Map<string, Fqdn>();
   for (const ep of endpoints) {
-    const host = child([ep.label], base);
+    const host = flatName(child([ep.label], base));
     hosts.set(ep.label, host);
     for (const address of [...ep.v4, ...ep.v6]) {
       out.add({ name: host, ttl, type: isIPv4(address) ? QType.A : QType.AAAA, address });

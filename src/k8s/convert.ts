@@ -191,7 +191,9 @@ function toEndpoint(ep: Obj, addressType: string, namespace: string): EndpointIn
   const ref = ep.targetRef;
   // ObjectReference.namespace is optional; hand-written slices often leave it out for a pod of their own namespace.
   const podNamespace = typeof ref?.namespace === "string" && ref.namespace !== "" ? ref.namespace : namespace;
-  const pod = ref?.kind === "Pod" && typeof ref.name === "string" ? `${podNamespace}/${ref.name}` : undefined;
+  // join: one flat string, not a ConsString of three (there is one per endpoint; see discovery/names.ts flatName).
+  const pod =
+    ref?.kind === "Pod" && typeof ref.name === "string" ? [podNamespace, ref.name].join("/") : undefined;
   return {
     // slice(): an array grown by push keeps room for 16 more; a copy is exact, and there is one per endpoint.
     addresses: addresses.slice(),
@@ -225,11 +227,27 @@ export function toPod(obj: Obj, warn: Warn): PodInfo | undefined {
     namespace: ref.namespace,
     name: ref.name,
     weight,
-    labels,
+    labels: sharedLabels(labels),
     readySince: readySinceOf(obj.status?.conditions),
     ips: podIps(obj.status).slice(),
     nodeName: typeof obj.spec?.nodeName === "string" ? obj.spec.nodeName : undefined,
   };
+}
+
+/**
+ * Label sets of recent pods, by their JSON. The pods of one ReplicaSet carry the same labels and arrive together
+ * (a list is ordered by name), so they share one object instead of one each; bounded, and emptied when full.
+ */
+const recentLabels = new Map<string, Readonly<Record<string, string>>>();
+const RECENT_LABEL_SETS = 1024;
+
+function sharedLabels(labels: Record<string, string>): Readonly<Record<string, string>> {
+  const key = JSON.stringify(labels);
+  const known = recentLabels.get(key);
+  if (known !== undefined) return known;
+  if (recentLabels.size >= RECENT_LABEL_SETS) recentLabels.clear();
+  recentLabels.set(key, labels);
+  return labels;
 }
 
 /** `lastTransitionTime` of a True Ready condition: a Date in client-node models, an RFC 3339 string in JSON. */

@@ -13,14 +13,23 @@
 import { type KubeConfig, ListWatch, Watch } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 
-/** What the informer's cache keeps of an object: its identity and podns's converted form. */
-export interface SlimObject<T> {
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace?: string;
-    readonly resourceVersion?: string;
-  };
-  readonly info: T | undefined;
+/**
+ * What the informer's cache keeps of an object: its identity (name, namespace, resourceVersion, which is how
+ * ListWatch tells an unchanged object on a relist) and podns's converted form. One object per cached entry, its own
+ * `metadata`: the cache holds one of these for every Service, EndpointSlice and Pod.
+ */
+export class SlimObject<T> {
+  constructor(
+    readonly name: string,
+    readonly namespace: string | undefined,
+    readonly resourceVersion: string | undefined,
+    readonly info: T | undefined,
+  ) {}
+
+  /** The shape ListWatch reads (`metadata.name`, `.namespace`, `.resourceVersion`). */
+  get metadata(): SlimObject<T> {
+    return this;
+  }
 }
 
 export interface ResourceSpec<T> {
@@ -28,11 +37,26 @@ export interface ResourceSpec<T> {
   readonly kind: string;
   /** API path of the collection, e.g. `/api/v1/services` or `/api/v1/namespaces/shop/services`. */
   readonly path: string;
-  /** Lists the collection; client-node's generated API call. */
-  // biome-ignore lint/suspicious/noExplicitAny: client-node list results are typed per kind.
-  readonly list: () => Promise<{ metadata?: { resourceVersion?: string }; items: any[] }>;
-  // biome-ignore lint/suspicious/noExplicitAny: raw JSON or a typed model.
+  /**
+   * Lists one page of the collection: at most `limit` objects, from `continue` (the previous page's
+   * `metadata.continue`) or from the start.
+   */
+  readonly list: (page: PageRequest) => Promise<ListPage>;
+  // biome-ignore lint/suspicious/noExplicitAny: raw JSON of one object, from a list page or a watch event.
   readonly convert: (obj: any) => T | undefined;
+}
+
+/** One page of a list (Kubernetes API concepts, "Retrieving large results sets in chunks"). */
+export interface PageRequest {
+  readonly limit: number;
+  readonly continue: string | undefined;
+}
+
+/** One page as the API server sends it: every page carries the list's resourceVersion. */
+export interface ListPage {
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
+  // biome-ignore lint/suspicious/noExplicitAny: raw JSON objects of the listed kind.
+  readonly items: readonly any[];
 }
 
 export interface InformerEvents<T> {
@@ -61,6 +85,11 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { initial: 0.5, max: 30 };
 export const DEFAULT_SILENCE_TIMEOUT = 90;
 /** Seconds the API server keeps one watch open before ending it cleanly (the informer then re-watches). */
 const WATCH_TIMEOUT_SECONDS = 300;
+/**
+ * Objects per list page. Each page is slimmed before the next is asked for, so the whole list never exists as
+ * JSON or as full objects at once; 500 is client-go's pager default.
+ */
+export const LIST_PAGE_SIZE = 500;
 
 /** A list or watch that delivered nothing for the silence timeout. */
 export class WatchSilentError extends Error {
@@ -234,7 +263,12 @@ export class SupervisedInformer<T> {
     return true;
   }
 
-  /** The spec's list, slimmed, and abandoned (rejected) by the watchdog when the API server does not answer. */
+  /**
+   * The spec's list page by page, each page slimmed before the next is fetched, and abandoned (rejected) by the
+   * watchdog when the API server stops answering. The watch starts from the resourceVersion of the first page
+   * (every page of one list carries it). A failed page, including 410 Gone for a continue token that expired
+   * meanwhile, fails the whole list: the informer reports it and the run restarts from a fresh list.
+   */
   private supervisedList(): Promise<{ metadata?: { resourceVersion?: string }; items: SlimObject<T>[] }> {
     return new Promise((resolve, reject) => {
       const abandon = (err: Error) => {
@@ -242,18 +276,26 @@ export class SupervisedInformer<T> {
         reject(err);
       };
       this.abandonList = abandon;
-      this.spec.list().then(
-        (result) => {
-          if (this.abandonList !== abandon) return;
-          this.abandonList = undefined;
-          this.heard();
-          this.touch("LIST");
-          resolve({ metadata: result.metadata, items: result.items.map((o) => this.slim(o)) });
-        },
-        (err: unknown) => {
-          if (this.abandonList === abandon) abandon(err as Error);
-        },
-      );
+      const items: SlimObject<T>[] = [];
+      let resourceVersion: string | undefined;
+      const next = (token: string | undefined) =>
+        this.spec.list({ limit: LIST_PAGE_SIZE, continue: token }).then(
+          (page) => {
+            if (this.abandonList !== abandon) return;
+            this.heard();
+            resourceVersion ??= page.metadata?.resourceVersion;
+            for (const o of page.items) items.push(this.slim(o));
+            const token = page.metadata?.continue;
+            if (token) return void next(token);
+            this.abandonList = undefined;
+            this.touch("LIST");
+            resolve({ metadata: { resourceVersion }, items });
+          },
+          (err: unknown) => {
+            if (this.abandonList === abandon) abandon(err as Error);
+          },
+        );
+      void next(undefined);
     });
   }
 
@@ -319,10 +361,7 @@ export class SupervisedInformer<T> {
   private slim(obj: unknown): SlimObject<T> {
     const meta =
       (obj as { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }).metadata ?? {};
-    return {
-      metadata: { name: meta.name ?? "", namespace: meta.namespace, resourceVersion: meta.resourceVersion },
-      info: this.spec.convert(obj),
-    };
+    return new SlimObject(meta.name ?? "", meta.namespace, meta.resourceVersion, this.spec.convert(obj));
   }
 }
 

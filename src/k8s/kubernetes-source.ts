@@ -6,7 +6,7 @@
  * watched. While the API server cannot be reached, the last data keeps being served and a warning says how old it
  * is, once the silence timeout has passed and then once a minute.
  */
-import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Catalog } from "../discovery/catalog.js";
 import type { NodeInfo, PodInfo, ServiceInfo, SliceInfo } from "../discovery/model.js";
@@ -19,6 +19,7 @@ import {
   type ResourceSpec,
   SupervisedInformer,
 } from "./informer.js";
+import { listPage } from "./list-page.js";
 
 export interface SourceObserver {
   activity?(kind: string, type: string): void;
@@ -57,12 +58,10 @@ export class KubernetesSource {
   ) {
     this.markSynced = store.registerSource("kubernetes");
     this.silenceTimeout = options.silenceTimeout ?? DEFAULT_SILENCE_TIMEOUT;
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     const publish = () => store.publishSoon();
     const supervision = { backoff: options.backoff, silenceTimeout: this.silenceTimeout };
     const informer = <T>(
-      spec: ResourceSpec<T>,
+      resource: Omit<ResourceSpec<T>, "list">,
       set: (info: T) => void,
       remove: (ns: string, name: string) => void,
     ) => {
@@ -79,6 +78,7 @@ export class KubernetesSource {
         activity: observer.activity,
         error: observer.error,
       };
+      const spec: ResourceSpec<T> = { ...resource, list: (page) => listPage(kc, resource.path, page) };
       this.informers.push(
         new SupervisedInformer(spec, kc, events, log, supervision) as SupervisedInformer<unknown>,
       );
@@ -94,10 +94,6 @@ export class KubernetesSource {
         {
           kind: "Service",
           path: `${core1}/services`,
-          list: () =>
-            namespace === undefined
-              ? core.listServiceForAllNamespaces()
-              : core.listNamespacedService({ namespace }),
           convert: (o) => toService(o, warn),
         },
         (s) => catalog.setService(s),
@@ -107,10 +103,6 @@ export class KubernetesSource {
         {
           kind: "EndpointSlice",
           path: `${disco1}/endpointslices`,
-          list: () =>
-            namespace === undefined
-              ? discovery.listEndpointSliceForAllNamespaces()
-              : discovery.listNamespacedEndpointSlice({ namespace }),
           convert: (o) => toSlice(o, warn),
         },
         (s) => catalog.setSlice(s),
@@ -120,8 +112,6 @@ export class KubernetesSource {
         {
           kind: "Pod",
           path: `${core1}/pods`,
-          list: () =>
-            namespace === undefined ? core.listPodForAllNamespaces() : core.listNamespacedPod({ namespace }),
           convert: (o) => toPod(o, warn),
         },
         (p) => catalog.setPod(p),
@@ -130,7 +120,11 @@ export class KubernetesSource {
     }
     // Nodes carry the topology zone that tells which zone a querying pod is in; only name and zone are kept.
     informer<NodeInfo>(
-      { kind: "Node", path: "/api/v1/nodes", list: () => core.listNode(), convert: toNode },
+      {
+        kind: "Node",
+        path: "/api/v1/nodes",
+        convert: toNode,
+      },
       (n) => catalog.setNode(n),
       (_ns, n) => catalog.deleteNode(n),
     );

@@ -84,7 +84,7 @@ function answerNoData(zone: Zone): Outcome {
 
 /** RFC 8482 section 4.2: answer ANY with one RRset of the name rather than all of them. */
 function answerAny(node: NameNode, zone: Zone, synced: boolean): Outcome {
-  const first = node.sets[0];
+  const first = node.first();
   if (first === undefined) return synced ? answerNoData(zone) : SERVFAIL;
   return {
     rcode: Rcode.NOERROR,

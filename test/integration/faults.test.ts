@@ -344,6 +344,56 @@ describe("podns facing Kubernetes API faults", () => {
     expect(took).toBeLessThan(2500);
   });
 
+  describe("lists in pages", () => {
+    /** More Services than two pages hold, each answering with its own cluster IP. */
+    const MANY = 1_100;
+    const vip = (i: number) => `10.96.${i >> 8}.${i & 255}`;
+    const vipService = (i: number, clusterIP = vip(i)) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: `v${i}`, namespace: NS },
+      spec: { clusterIP, ports: [{ name: "http", port: 80, protocol: "TCP" }] },
+    });
+    const servicesPath = "/api/v1/services";
+    const serviceLists = () =>
+      api.requests.filter((r) => r.path === servicesPath && r.query.watch === undefined).map((r) => r.query);
+
+    beforeEach(() => {
+      for (let i = 0; i < MANY; i++) api.apply(vipService(i));
+    });
+
+    it("asks for pages of 500 and serves the objects of every page", async () => {
+      const s = await start();
+      await until(() => lookupA(s.port, name(`v${MANY - 1}`)), [vip(MANY - 1)]);
+      for (const i of [0, 499, 500, 999, 1000])
+        expect(await lookupA(s.port, name(`v${i}`))).toEqual([vip(i)]);
+      const pages = serviceLists();
+      expect(pages.map((q) => q.limit)).toEqual(["500", "500", "500"]);
+      expect(pages[0]!.continue).toBeUndefined();
+      expect(pages[1]!.continue).toBeTruthy();
+      expect(pages[2]!.continue).toBeTruthy();
+    });
+
+    it("starts the list over when its continue token has expired (410 Gone), ending with the API's state", async () => {
+      const s = await start();
+      await until(() => lookupA(s.port, name(`v${MANY - 1}`)), [vip(MANY - 1)]);
+      const before = serviceLists().length;
+      // Changes the watch misses, then compaction: the relist's second page finds its token expired.
+      api.dropWatches();
+      api.remove("Service", NS, `v${MANY - 1}`);
+      api.apply(vipService(700, "10.97.0.7"));
+      api.compact();
+      api.expireContinueTokens(1);
+      await until(() => lookupA(s.port, name(`v${MANY - 1}`)), "NXDOMAIN", 4000);
+      expect(await lookupA(s.port, name("v700"))).toEqual(["10.97.0.7"]);
+      expect(await lookupA(s.port, name("v0"))).toEqual([vip(0)]);
+      const relists = serviceLists().slice(before);
+      // The failed relist (a first page, then 410 on the second), then one complete relist from the start.
+      expect(relists.filter((q) => q.continue === undefined).length).toBeGreaterThanOrEqual(2);
+      expect(relists.at(-3)?.continue).toBeUndefined();
+    });
+  });
+
   it("answers during relists with the old or the new complete state, never a partial one or a step back", async () => {
     const SERVICES = 12;
     const ROUNDS = 8;

@@ -25,7 +25,7 @@ describe("ZoneIndex", () => {
       "svc.cluster.local.",
       "web.shop.svc.cluster.local.",
     ]);
-    expect(index.nodes.get(n("svc.cluster.local"))!.sets).toEqual([]);
+    expect(index.nodes.get(n("svc.cluster.local"))!.values()).toEqual([]);
     index.setSource("svc:shop/web", []);
     expect(names(index)).toEqual(["cluster.local."]);
   });
