@@ -15,6 +15,7 @@ import { encodeError, encodeResponse, MAX_TCP_MESSAGE, udpLimit } from "../dns/r
 import { type Random, weightedOrder } from "../dns/shuffle.js";
 import { MessageWriter } from "../dns/writer.js";
 import { VERSION } from "../version.js";
+import type { ZoneIndex } from "../zone/index.js";
 import { answerChaos, lookup, type Outcome } from "../zone/lookup.js";
 import type { NameNode, Snapshot } from "../zone/snapshot.js";
 import type { ZoneStore } from "../zone/store.js";
@@ -58,6 +59,14 @@ interface Cached {
   readonly zone: string | undefined;
   readonly ecs: Uint8Array | undefined;
   readonly bytes: Buffer;
+  /**
+   * With `--max-answers` over UDP: `bytes` hold the whole RRset, untruncated, to sample from; a sample larger than
+   * `limit` bytes gets this truncated response instead.
+   */
+  readonly truncated?: Buffer;
+  readonly limit: number;
+  /** The zone index the answer came from: the store starts a new one when the set of zones changes. */
+  readonly index: ZoneIndex;
   /** The names the answer was built from, with their generations then: a change to any invalidates it. */
   readonly deps: readonly NameNode[];
   readonly gens: readonly number[];
@@ -81,7 +90,9 @@ export class QueryHandler {
   private readonly cache = new LRUCache<Fqdn, Cached[]>({
     max: CACHE_ENTRIES,
     maxSize: CACHE_BYTES,
-    sizeCalculation: (entries) => entries.reduce((sum, e) => sum + e.bytes.length + 96, 0),
+    // Bytes of heap an entry holds besides its response bytes, measured (test/integration/cache-attack.test.ts): the
+    // Buffer, the entry, its dependency arrays, the list; a copied client-subnet option is an ArrayBuffer of its own.
+    sizeCalculation: (entries, qname) => qname.length + entries.reduce((sum, e) => sum + entrySize(e), 0),
   });
   private readonly order: number[] = [];
   private keys = new Float64Array(64);
@@ -142,13 +153,24 @@ export class QueryHandler {
     const limitEdns = limit * 4 + (query.edns === null ? 0 : query.edns.dnssecOk ? 2 : 1);
     const variants = this.cache.get(query.qname);
     let cached = variants === undefined ? undefined : find(variants, query, limitEdns, zone);
-    const hit = cached !== undefined && isCurrent(cached, snap.version);
+    const hit = cached !== undefined && isCurrent(cached, snap);
     if (!hit) {
       const outcome =
         query.qclass === QClass.CH
           ? answerChaos(query.qname, query.qtype, this.policy.identity, VERSION)
           : lookup(snap, query.qname, query.qtype, query.qclass, zone);
-      const bytes = encodeResponse(this.writer, msg, query, outcome, limit);
+      let bytes = encodeResponse(this.writer, msg, query, outcome, limit);
+      let truncated: Buffer | undefined;
+      // A sample of `--max-answers` records may fit where the whole RRset did not: keep the whole set to sample.
+      if ((bytes[2]! & 0x02) !== 0 && this.policy.maxAnswers > 0 && limit < MAX_TCP_MESSAGE) {
+        truncated = bytes;
+        bytes = encodeResponse(this.writer, msg, query, outcome, MAX_TCP_MESSAGE);
+      }
+      const blocks = this.blocksOf(outcome, bytes, query);
+      if (blocks === undefined && truncated !== undefined) {
+        bytes = truncated;
+        truncated = undefined;
+      }
       const ecsOption = query.edns?.clientSubnetOption;
       const fresh: Cached = {
         qtype: query.qtype,
@@ -158,7 +180,10 @@ export class QueryHandler {
         // A copy: the option is a view of the received message, which the cache must not keep alive.
         ecs: ecsOption === undefined ? undefined : new Uint8Array(ecsOption),
         bytes,
-        blocks: this.blocksOf(outcome, bytes, query),
+        truncated,
+        limit,
+        index: snap.index,
+        blocks,
         ...dependencies(snap, query, outcome),
       };
       // SERVFAIL before sync is not cached: the next snapshot will answer it.
@@ -214,7 +239,9 @@ export class QueryHandler {
     const order = this.policy.shuffle
       ? weightedOrder(weights, this.random, this.order, this.keys, preferred)
       : identity(this.order, n);
-    const out = Buffer.allocUnsafe(bytes.length - (n - k) * size);
+    const length = bytes.length - (n - k) * size;
+    if (cached.truncated !== undefined && length > cached.limit) return patch(cached.truncated, msg, q);
+    const out = Buffer.allocUnsafe(length);
     copyBytes(bytes, 0, out, 0, start);
     for (let i = 0; i < k; i++) copyBytes(bytes, start + order[i]! * size, out, start + i * size, size);
     copyBytes(bytes, start + n * size, out, start + k * size, bytes.length - start - n * size);
@@ -226,29 +253,52 @@ export class QueryHandler {
 
 /**
  * What a cached answer depends on. A positive answer stays valid while the names it was built from (the qname, its
- * CNAME chain, the additional section's owners) keep their generation, so a change to one Service leaves every
- * other Service's cached answers in place. Anything carrying the SOA, or saying a name is absent, lasts one version.
+ * CNAME chain, the targets of its CNAME, SRV, MX and NS records, the additional section's owners) keep their
+ * generation, so a change to one Service leaves every other Service's cached answers in place. Anything carrying
+ * the SOA, saying a name is absent, built before the first sync, or naming a target in a served zone that does not
+ * exist yet (whose records would join the additional section), lasts one version.
  */
 function dependencies(snap: Snapshot, q: Query, outcome: Outcome): Pick<Cached, "deps" | "gens" | "version"> {
   const deps: NameNode[] = [];
-  const add = (name: Fqdn) => {
+  let absentTarget = false;
+  const add = (name: Fqdn, target = false) => {
     const node = snap.nodes.get(name);
-    if (node !== undefined && !deps.includes(node)) deps.push(node);
+    if (node === undefined) absentTarget ||= target && snap.zoneOf(name) !== undefined;
+    else if (!deps.includes(node)) deps.push(node);
   };
   add(q.qname);
-  for (const set of outcome.answer) add(set.name);
+  for (const set of outcome.answer) {
+    add(set.name);
+    for (const rr of set.records) {
+      if (rr.type === QType.CNAME || rr.type === QType.SRV || rr.type === QType.NS) add(rr.target, true);
+      else if (rr.type === QType.MX) add(rr.exchange, true);
+    }
+  }
   for (const set of outcome.additional) add(set.name);
   const positive =
-    outcome.rcode === Rcode.NOERROR && outcome.answer.length > 0 && outcome.authority.length === 0;
+    snap.synced &&
+    !absentTarget &&
+    outcome.rcode === Rcode.NOERROR &&
+    outcome.answer.length > 0 &&
+    outcome.authority.length === 0;
   return { deps, gens: deps.map((n) => n.gen), version: positive ? undefined : snap.version };
 }
 
-function isCurrent(entry: Cached, version: number): boolean {
-  if (entry.version !== undefined && entry.version !== version) return false;
+function isCurrent(entry: Cached, snap: Snapshot): boolean {
+  if (entry.index !== snap.index) return false;
+  if (entry.version !== undefined && entry.version !== snap.version) return false;
   const { deps, gens } = entry;
   for (let i = 0; i < deps.length; i++) if (deps[i]!.gen !== gens[i]) return false;
   return true;
 }
+
+function entrySize(e: Cached): number {
+  return (
+    e.bytes.length + (e.truncated?.length ?? 0) + ENTRY_OVERHEAD + (e.ecs === undefined ? 0 : ECS_OVERHEAD)
+  );
+}
+const ENTRY_OVERHEAD = 768;
+const ECS_OVERHEAD = 192;
 
 function identity(order: number[], n: number): number[] {
   order.length = n;
