@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PODNS_BIN = path.join(ROOT, "bin", "podns.js");
 /** The node flags of the image's ENTRYPOINT (Dockerfile), so that the bench measures podns as it ships. */
-export const PODNS_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+export const PODNS_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"];
 /** The environment the image sets for podns's memory (Dockerfile). */
 export const PODNS_ENV: Readonly<Record<string, string>> = { MALLOC_TRIM_THRESHOLD_: "131072" };
 

@@ -342,7 +342,7 @@ describe("the Dockerfile", () => {
       (runtime?.instructions ?? []).filter((i) => i.keyword === keyword).map((i) => i.args);
     expect(args("EXPOSE").flatMap((a) => a.split(/\s+/))).toEqual(["5353/udp", "5353/tcp", "9153/tcp"]);
     // The young-generation cap is a measured memory choice (Dockerfile, ARCHITECTURE.md); bench/environment.ts runs podns with it too.
-    expect(args("ENTRYPOINT").map(words)).toEqual([["node", "--max-semi-space-size=4", "bin/podns.js"]]);
+    expect(args("ENTRYPOINT").map(words)).toEqual([["node", "--max-semi-space-size=1", "bin/podns.js"]]);
     const container = podnsContainer(only<IDeployment>(base, "Deployment"));
     expect(args("CMD").map(words)).toEqual([container.args]);
   });
