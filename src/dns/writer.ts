@@ -19,6 +19,8 @@ export interface Checkpoint {
 export class MessageWriter {
   readonly buf: Buffer;
   pos = 0;
+  /** Offset of the serial of the last SOA record written in this message, or -1: caches patch it (RFC 1982). */
+  soaSerialAt = -1;
   /** Suffix (an absolute lowercase name) to the offset where it was written. */
   private readonly names = new Map<string, number>();
   private readonly nameLog: string[] = [];
@@ -30,6 +32,7 @@ export class MessageWriter {
 
   reset(): void {
     this.pos = 0;
+    this.soaSerialAt = -1;
     this.names.clear();
     this.nameLog.length = 0;
   }
@@ -40,6 +43,7 @@ export class MessageWriter {
 
   rollback(cp: Checkpoint): void {
     this.pos = cp.pos;
+    if (this.soaSerialAt >= cp.pos) this.soaSerialAt = -1;
     while (this.nameLog.length > cp.names) this.names.delete(this.nameLog.pop()!);
   }
 
@@ -146,6 +150,7 @@ export class MessageWriter {
         };
         this.name(soa.mname);
         this.name(soa.rname);
+        this.soaSerialAt = this.pos;
         this.u32(soa.serial);
         this.u32(soa.refresh);
         this.u32(soa.retry);

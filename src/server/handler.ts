@@ -10,7 +10,7 @@ import { LRUCache } from "lru-cache";
 import { Flag, QClass, QType, Rcode } from "../dns/constants.js";
 import type { Fqdn } from "../dns/name.js";
 import { decodeQuery, type Query } from "../dns/query.js";
-import type { RrSet } from "../dns/records.js";
+import type { RrSet, SoaRecord } from "../dns/records.js";
 import { encodeError, encodeResponse, MAX_TCP_MESSAGE, udpLimit } from "../dns/response.js";
 import { type Random, weightedOrder } from "../dns/shuffle.js";
 import { MessageWriter } from "../dns/writer.js";
@@ -70,8 +70,15 @@ interface Cached {
   /** The names the answer was built from, with their generations then: a change to any invalidates it. */
   readonly deps: readonly NameNode[];
   readonly gens: readonly number[];
-  /** Negative and refused answers carry the SOA serial or depend on absent names: valid for one version only. */
+  /** Answers a generation cannot vouch for (before the first sync, REFUSED, FORMERR): valid for one version only. */
   readonly version: number | undefined;
+  /** Names of served zones that were absent (an NXDOMAIN qname, a record's target): valid while they stay absent. */
+  readonly absent: readonly Fqdn[];
+  /**
+   * A negative answer's SOA (RFC 2308): the zone, the record as written, and where its serial is in `bytes`. The
+   * serial moves with every publish and is patched in; any other change to the SOA invalidates the answer.
+   */
+  readonly soa: { readonly apex: Fqdn; readonly record: SoaRecord; readonly serialAt: number } | undefined;
   /** The answer's records as blocks to reorder, when the answer is one weighted A/AAAA RRset. */
   readonly blocks?: {
     readonly start: number;
@@ -160,6 +167,8 @@ export class QueryHandler {
           ? answerChaos(query.qname, query.qtype, this.policy.identity, VERSION)
           : lookup(snap, query.qname, query.qtype, query.qclass, zone);
       let bytes = encodeResponse(this.writer, msg, query, outcome, limit);
+      const first = bytes;
+      const serialAt = this.writer.soaSerialAt;
       let truncated: Buffer | undefined;
       // A sample of `--max-answers` records may fit where the whole RRset did not: keep the whole set to sample.
       if ((bytes[2]! & 0x02) !== 0 && this.policy.maxAnswers > 0 && limit < MAX_TCP_MESSAGE) {
@@ -184,7 +193,7 @@ export class QueryHandler {
         limit,
         index: snap.index,
         blocks,
-        ...dependencies(snap, query, outcome),
+        ...dependencies(snap, query, outcome, bytes === first ? serialAt : -1),
       };
       // SERVFAIL before sync is not cached: the next snapshot will answer it.
       if (outcome.rcode !== Rcode.SERVFAIL) this.remember(query.qname, variants, cached, fresh);
@@ -192,6 +201,14 @@ export class QueryHandler {
     }
     const entry = cached!;
     const out = entry.blocks === undefined ? patch(entry.bytes, msg, query) : this.arrange(entry, msg, query);
+    if (entry.soa !== undefined) {
+      const serial = snap.zones.get(entry.soa.apex)!.soa.serial;
+      const at = entry.soa.serialAt;
+      out[at] = serial >>> 24;
+      out[at + 1] = (serial >>> 16) & 0xff;
+      out[at + 2] = (serial >>> 8) & 0xff;
+      out[at + 3] = serial & 0xff;
+    }
     this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, hit);
     return out;
   }
@@ -252,21 +269,28 @@ export class QueryHandler {
 }
 
 /**
- * What a cached answer depends on. A positive answer stays valid while the names it was built from (the qname, its
- * CNAME chain, the targets of its CNAME, SRV, MX and NS records, the additional section's owners) keep their
- * generation, so a change to one Service leaves every other Service's cached answers in place. Anything carrying
- * the SOA, saying a name is absent, built before the first sync, or naming a target in a served zone that does not
- * exist yet (whose records would join the additional section), lasts one version.
+ * What a cached answer depends on. It stays valid while the names it was built from (the qname, its CNAME chain, the
+ * targets of its CNAME, SRV, MX and NS records, the additional section's owners) keep their generation, the names
+ * of served zones it found absent (an NXDOMAIN qname, a dangling target) stay absent, and the zone's SOA changes
+ * in nothing but its serial, which is patched in. So a change to one Service leaves every other Service's cached
+ * answers in place, negative ones included. Answers built before the first sync, and any other rcode, last one
+ * version. `serialAt` is where the writer put the SOA serial, or -1.
  */
-function dependencies(snap: Snapshot, q: Query, outcome: Outcome): Pick<Cached, "deps" | "gens" | "version"> {
+function dependencies(
+  snap: Snapshot,
+  q: Query,
+  outcome: Outcome,
+  serialAt: number,
+): Pick<Cached, "deps" | "gens" | "version" | "absent" | "soa"> {
   const deps: NameNode[] = [];
-  let absentTarget = false;
-  const add = (name: Fqdn, target = false) => {
+  const absent: Fqdn[] = [];
+  const add = (name: Fqdn, mayBeAbsent = false) => {
     const node = snap.nodes.get(name);
-    if (node === undefined) absentTarget ||= target && snap.zoneOf(name) !== undefined;
-    else if (!deps.includes(node)) deps.push(node);
+    if (node !== undefined) {
+      if (!deps.includes(node)) deps.push(node);
+    } else if (mayBeAbsent && !absent.includes(name) && snap.zoneOf(name) !== undefined) absent.push(name);
   };
-  add(q.qname);
+  add(q.qname, true);
   for (const set of outcome.answer) {
     add(set.name);
     for (const rr of set.records) {
@@ -275,29 +299,60 @@ function dependencies(snap: Snapshot, q: Query, outcome: Outcome): Pick<Cached, 
     }
   }
   for (const set of outcome.additional) add(set.name);
-  const positive =
-    snap.synced &&
-    !absentTarget &&
-    outcome.rcode === Rcode.NOERROR &&
-    outcome.answer.length > 0 &&
-    outcome.authority.length === 0;
-  return { deps, gens: deps.map((n) => n.gen), version: positive ? undefined : snap.version };
+  const { rcode, answer, authority } = outcome;
+  const soaSet = authority.length === 1 && authority[0]!.type === QType.SOA ? authority[0]! : undefined;
+  let soa: Cached["soa"];
+  let lasting = snap.synced && (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN);
+  if (soaSet !== undefined && serialAt >= 0) {
+    soa = { apex: soaSet.name, record: soaSet.records[0] as SoaRecord, serialAt };
+  } else if (authority.length > 0 || answer.length === 0) {
+    lasting = false;
+  }
+  return {
+    deps,
+    gens: deps.map((n) => n.gen),
+    absent,
+    soa: lasting ? soa : undefined,
+    version: lasting ? undefined : snap.version,
+  };
 }
 
 function isCurrent(entry: Cached, snap: Snapshot): boolean {
   if (entry.index !== snap.index) return false;
   if (entry.version !== undefined && entry.version !== snap.version) return false;
-  const { deps, gens } = entry;
+  const { deps, gens, absent, soa } = entry;
   for (let i = 0; i < deps.length; i++) if (deps[i]!.gen !== gens[i]) return false;
+  for (let i = 0; i < absent.length; i++) if (snap.nodes.get(absent[i]!) !== undefined) return false;
+  if (soa !== undefined) {
+    const zone = snap.zones.get(soa.apex);
+    if (zone === undefined || !sameBesidesSerial(zone.soa, soa.record)) return false;
+  }
   return true;
+}
+
+/** Whether the SOA a negative answer carries now (RFC 2308 section 3: TTL the lesser of TTL and MINIMUM) is `written` but for the serial. */
+function sameBesidesSerial(now: SoaRecord, written: SoaRecord): boolean {
+  return (
+    Math.min(now.ttl, now.minimum) === written.ttl &&
+    now.minimum === written.minimum &&
+    now.mname === written.mname &&
+    now.rname === written.rname &&
+    now.refresh === written.refresh &&
+    now.retry === written.retry &&
+    now.expire === written.expire
+  );
 }
 
 function entrySize(e: Cached): number {
   return (
-    e.bytes.length + (e.truncated?.length ?? 0) + ENTRY_OVERHEAD + (e.ecs === undefined ? 0 : ECS_OVERHEAD)
+    e.bytes.length +
+    (e.truncated?.length ?? 0) +
+    ENTRY_OVERHEAD +
+    (e.ecs === undefined ? 0 : ECS_OVERHEAD) +
+    e.absent.length * 64
   );
 }
-const ENTRY_OVERHEAD = 768;
+const ENTRY_OVERHEAD = 1024;
 const ECS_OVERHEAD = 192;
 
 function identity(order: number[], n: number): number[] {
