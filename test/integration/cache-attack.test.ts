@@ -5,7 +5,7 @@
  */
 
 import dgram from "node:dgram";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isIPv6 } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,42 +13,26 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { Packet } from "dns2";
 import { afterAll, describe, expect, it } from "vitest";
+import { QType as Type } from "../../src/dns/constants.js";
 import { seededRandom } from "../../src/dns/shuffle.js";
 import { type AnswerPolicy, QueryHandler, type Transport } from "../../src/server/handler.js";
 import { listenUdp } from "../../src/server/udp.js";
 import { buildQuery, clientSubnetOption, encodeName, readHeader } from "../support/raw-dns.js";
-import { CLUSTER_FIXTURES, zoneHarness } from "../support/zone-harness.js";
+import {
+  CLUSTER_FIXTURES,
+  removeWritableCopies,
+  writableCopy,
+  zoneHarness,
+} from "../support/zone-harness.js";
 
 const NO_METRICS = { observe() {}, dropped() {} };
 const STABLE: AnswerPolicy = { shuffle: false, maxAnswers: 0 };
-const Type = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  PTR: 12,
-  MX: 15,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  ANY: 255,
-} as const;
 
 const dirs: string[] = [];
 afterAll(() => {
+  removeWritableCopies();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-/** A writable copy of the cluster fixtures (top-level files only: manifests and cluster.local.zone). */
-function fixtureCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "podns-cache-attack-"));
-  dirs.push(dir);
-  for (const f of readdirSync(CLUSTER_FIXTURES)) {
-    const from = path.join(CLUSTER_FIXTURES, f);
-    if (statSync(from).isFile()) cpSync(from, path.join(dir, f));
-  }
-  return dir;
-}
 
 function edit(dir: string, file: string, change: (text: string) => string): void {
   const p = path.join(dir, file);
@@ -89,7 +73,7 @@ const STOREFRONT = "storefront.shop.svc.cluster.local.";
 
 describe("cache: stale answers after a change", () => {
   it("a Service change after a zone file came (fresh ZoneIndex) is seen, not the cached answer", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     const h = zoneHarness({ paths: [dir] });
     const qh = new QueryHandler(h.store, NO_METRICS, STABLE);
     const q = buildQuery({ qname: STOREFRONT, qtype: Type.A });
@@ -107,7 +91,7 @@ describe("cache: stale answers after a change", () => {
   });
 
   it("a zone that went away is REFUSED, not answered from the cache", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     writeFileSync(path.join(dir, "example.org.zone"), "$ORIGIN example.org.\n$TTL 60\nwww IN A 192.0.2.1\n");
     const h = zoneHarness({ paths: [dir] });
     const qh = new QueryHandler(h.store, NO_METRICS, STABLE);
@@ -120,7 +104,7 @@ describe("cache: stale answers after a change", () => {
   });
 
   it("a CNAME answered before the first sync (target not yet served) is completed after it", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     edit(dir, "cluster.local.zone", (t) => `${t}\nalias.shop IN CNAME storefront.shop.svc.cluster.local.\n`);
     const h = zoneHarness({ paths: [dir], unsynced: ["kubernetes"] });
     const qh = new QueryHandler(h.store, NO_METRICS, STABLE);
@@ -134,7 +118,7 @@ describe("cache: stale answers after a change", () => {
   });
 
   it("an SRV answer gains the additional A record of a target that appears later", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     edit(
       dir,
       "cluster.local.zone",
@@ -166,16 +150,6 @@ describe("cache: stale answers after a change", () => {
 });
 
 const WEIGHT_FIXTURES = path.join(CLUSTER_FIXTURES, "..", "weights");
-
-function copyOf(src: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "podns-cache-attack-"));
-  dirs.push(dir);
-  for (const f of readdirSync(src)) {
-    const from = path.join(src, f);
-    if (statSync(from).isFile()) cpSync(from, path.join(dir, f));
-  }
-  return dir;
-}
 
 /** Flips the ASCII letters of `name` by a seeded coin: the question must come back in the querier's case. */
 function mixCase(name: string, random: () => number): string {
@@ -285,7 +259,7 @@ describe("cache: every shape against a fresh handler", () => {
   ];
 
   it("serves the cluster fixtures (ExternalName chains, SRV, NXDOMAIN, NODATA, CH, odd names) as a fresh handler would, across changes", () => {
-    const dir = copyOf(CLUSTER_FIXTURES);
+    const dir = writableCopy();
     const h = zoneHarness({ paths: [dir], preferSameZone: true });
     for (const policy of [STABLE, { shuffle: false, maxAnswers: 1 }]) {
       const qh = new QueryHandler(h.store, NO_METRICS, { ...policy, identity: "ns1" });
@@ -322,7 +296,7 @@ describe("cache: every shape against a fresh handler", () => {
   });
 
   it("serves the zoned weights fixtures by the querier's zone (source address or ECS) as a fresh handler would", () => {
-    const dir = copyOf(WEIGHT_FIXTURES);
+    const dir = writableCopy(WEIGHT_FIXTURES);
     const h = zoneHarness({ paths: [dir] });
     const policy: AnswerPolicy = { shuffle: false, maxAnswers: 2 };
     const qh = new QueryHandler(h.store, NO_METRICS, policy);

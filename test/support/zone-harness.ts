@@ -3,6 +3,9 @@
  * watch events, one Catalog and one ZoneStore), questioned through `lookup` and answered in presentation form. No
  * sockets: the wire codec has its own tests; these tables are about what podns answers.
  */
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { expect, vi } from "vitest";
@@ -173,4 +176,24 @@ export function expectReply(h: ZoneHarness, row: Omit<QueryCase, "says">): void 
     authority: arrange(row.authority ?? []),
     additional: arrange(row.additional ?? []),
   });
+}
+
+const copies: string[] = [];
+
+/**
+ * A writable copy of a fixture folder's top-level files (manifests and zone files) in a new temporary folder, for
+ * tests that edit them and reload; removeWritableCopies() deletes every copy.
+ */
+export function writableCopy(src: string = CLUSTER_FIXTURES): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "podns-fixtures-"));
+  copies.push(dir);
+  for (const f of readdirSync(src)) {
+    const from = path.join(src, f);
+    if (statSync(from).isFile()) cpSync(from, path.join(dir, f));
+  }
+  return dir;
+}
+
+export function removeWritableCopies(): void {
+  for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

@@ -3,14 +3,13 @@
  * and client subnet, at most 16 per name. Every answer is checked against a fresh encoding (a handler with an empty
  * cache), so a wrong variant served from the cache, or one lost to the per-name bound, fails the test.
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Packet } from "dns2";
 import { afterAll, describe, expect, it } from "vitest";
 import { QueryHandler } from "../../src/server/handler.js";
 import { buildQuery, clientSubnetOption, readHeader } from "../support/raw-dns.js";
-import { CLUSTER_FIXTURES, zoneHarness } from "../support/zone-harness.js";
+import { removeWritableCopies, writableCopy, zoneHarness } from "../support/zone-harness.js";
 
 const h = zoneHarness();
 const NO_METRICS = { observe() {}, dropped() {} };
@@ -57,20 +56,7 @@ describe("response cache", () => {
   });
 });
 
-/** A writable copy of the cluster fixtures' top-level files (manifests and cluster.local.zone). */
-const copies: string[] = [];
-afterAll(() => {
-  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
-});
-function fixtureCopy(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), "podns-handler-cache-"));
-  copies.push(dir);
-  for (const f of readdirSync(CLUSTER_FIXTURES)) {
-    const from = path.join(CLUSTER_FIXTURES, f);
-    if (statSync(from).isFile()) cpSync(from, path.join(dir, f));
-  }
-  return dir;
-}
+afterAll(removeWritableCopies);
 function edit(dir: string, file: string, from: string, to: string): void {
   const p = path.join(dir, file);
   const text = readFileSync(p, "utf8");
@@ -91,7 +77,7 @@ describe("negative answers in the cache", () => {
   };
 
   it("outlive publishes that do not touch them, carrying the current serial, and end when the name appears", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     const h = zoneHarness({ paths: [dir] });
     const { seen, observer } = hits();
     const cached = new QueryHandler(h.store, observer, POLICY);
@@ -127,7 +113,7 @@ describe("negative answers in the cache", () => {
   });
 
   it("end when the zone's SOA changes in anything but its serial", () => {
-    const dir = fixtureCopy();
+    const dir = writableCopy();
     const h = zoneHarness({ paths: [dir] });
     const cached = new QueryHandler(h.store, NO_METRICS, POLICY);
     const nx = buildQuery({ qname: "nothing.cluster.local.", qtype: 1 });
