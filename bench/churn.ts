@@ -396,6 +396,14 @@ function mib(bytes: number): string {
 }
 
 main().catch((err: unknown) => {
-  console.error(`churn: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  console.error(`churn: ${err instanceof Error ? err.message : String(err)}${usageAfter(err)}`);
   process.exit(1);
 });
+
+/** The usage, after an error in the arguments only. */
+function usageAfter(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const inArguments =
+    (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) || String(err).includes("--");
+  return inArguments ? `\n${USAGE}` : "";
+}

@@ -43,15 +43,17 @@ export interface Machine {
 /** Absolute paths of the tools; throws a message naming the missing ones and their Debian packages. */
 export function findTools(): Record<Tool, string> {
   const found: Partial<Record<Tool, string>> = {};
-  const missing: string[] = [];
+  const missing: (typeof TOOLS)[number][] = [];
   for (const tool of TOOLS) {
     const where = locate(tool.name);
-    if (where === undefined) missing.push(`${tool.name} (Debian package ${tool.debian})`);
+    if (where === undefined) missing.push(tool);
     else found[tool.name] = where;
   }
   if (missing.length > 0) {
+    const packages = [...new Set(missing.map((t) => t.debian))].join(" ");
     throw new Error(
-      `missing: ${missing.join(", ")}.\nInstall them with: apt-get install nsd dnsperf util-linux`,
+      `missing: ${missing.map((t) => `${t.name} (Debian package ${t.debian})`).join(", ")}.\n` +
+        `Install with: apt-get install ${packages}`,
     );
   }
   if (!existsSync(path.join(ROOT, "dist", "cli", "main.js"))) {

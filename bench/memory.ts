@@ -111,6 +111,15 @@ function parseSize(text: string): ClusterSize {
   return { services: Number(m[1]), endpoints: Number(m[2]) };
 }
 
+const USAGE = `usage: npm run bench:memory -- [SxE ...] [--runs N] [--snapshot DIR] [--node-flag=F ...]
+
+  SxE             cluster sizes, Services x endpoints (default ${DEFAULT_SIZES.join(" ")})
+  --runs N        runs per size (default 1)
+  --snapshot DIR  also write a V8 heap snapshot per run to DIR
+  --node-flag=F   node flags for podns instead of the image's (repeatable)
+
+Prints one JSON line per run: sizes in MiB, times in seconds. Needs the Debian packages npm run bench needs.`;
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -118,8 +127,13 @@ async function main(): Promise<void> {
       snapshot: { type: "string" },
       runs: { type: "string", default: "1" },
       "node-flag": { type: "string", multiple: true },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const sizes = (positionals.length ? positionals : DEFAULT_SIZES).map(parseSize);
   const snapshotDir = values.snapshot && path.resolve(values.snapshot);
   if (snapshotDir) mkdirSync(snapshotDir, { recursive: true });

@@ -44,8 +44,8 @@ function machineLines(r: Report): string[] {
       `${m.loadAtStart} at the start, ${r.loadAtEnd} at the end`,
     `- Software: podns ${m.code}; Node.js ${m.node}, NSD ${m.nsd}, dnsperf ${m.dnsperf}`,
     "- Servers pinned to CPU 0 (`taskset -c 0`), dnsperf and the harness to CPU 1; everything on 127.0.0.1",
-    `- Waited ${r.quiet.seconds.toFixed(0)} s in all for both CPUs to be idle before load runs ` +
-      `(${r.quiet.waits} runs had to wait for other work to finish)`,
+    `- Checked that both CPUs were idle before each load run: ${r.quiet.seconds.toFixed(0)} s in all, each check ` +
+      `measuring for at least a second; ${r.quiet.waits} of them waited for other work to finish`,
   ];
 }
 

@@ -437,7 +437,15 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    console.error(`soak: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    console.error(`soak: ${err instanceof Error ? err.message : String(err)}${usageAfter(err)}`);
     process.exit(1);
   });
+}
+
+/** The usage, after an error in the arguments only. */
+function usageAfter(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  const inArguments =
+    (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) || String(err).includes("--");
+  return inArguments ? `\n${USAGE}` : "";
 }
