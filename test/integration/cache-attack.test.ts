@@ -20,7 +20,9 @@ import { listenUdp } from "../../src/server/udp.js";
 import { buildQuery, clientSubnetOption, encodeName, readHeader } from "../support/raw-dns.js";
 import {
   CLUSTER_FIXTURES,
+  editFixture,
   removeWritableCopies,
+  withoutId,
   writableCopy,
   zoneHarness,
 } from "../support/zone-harness.js";
@@ -34,20 +36,6 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function edit(dir: string, file: string, change: (text: string) => string): void {
-  const p = path.join(dir, file);
-  const before = readFileSync(p, "utf8");
-  const after = change(before);
-  expect(after).not.toBe(before);
-  writeFileSync(p, after);
-}
-
-/** The response with its ID zeroed, as hex. */
-function wire(out: Buffer | null): string {
-  expect(out).not.toBeNull();
-  return Buffer.concat([Buffer.alloc(2), out!.subarray(2)]).toString("hex");
-}
-
 /** Asks `qh`, and a fresh handler on the same store, and expects the same bytes; returns the cached handler's answer. */
 function expectFresh(
   qh: QueryHandler,
@@ -59,7 +47,7 @@ function expectFresh(
 ): Buffer {
   const got = qh.handle(query, transport, client);
   const want = new QueryHandler(store, NO_METRICS, policy).handle(query, transport, client);
-  expect(wire(got)).toBe(wire(want));
+  expect(withoutId(got)).toBe(withoutId(want));
   return got!;
 }
 
@@ -83,7 +71,7 @@ describe("cache: stale answers after a change", () => {
     expect(h.reload()).toBe(true);
     expectFresh(qh, h.store, q);
     // Now storefront's endpoint moves. The cached answer depends on a node of the old index, which never changes.
-    edit(dir, "storefront.yaml", (t) => t.replace("10.244.1.15", "10.244.1.99"));
+    editFixture(dir, "storefront.yaml", (t) => t.replace("10.244.1.15", "10.244.1.99"));
     expect(h.reload()).toBe(true);
     const fresh = new QueryHandler(h.store, NO_METRICS, STABLE).handle(q, "udp")!;
     expect(answersOf(fresh).join()).toContain("10.244.1.99");
@@ -105,7 +93,11 @@ describe("cache: stale answers after a change", () => {
 
   it("a CNAME answered before the first sync (target not yet served) is completed after it", () => {
     const dir = writableCopy();
-    edit(dir, "cluster.local.zone", (t) => `${t}\nalias.shop IN CNAME storefront.shop.svc.cluster.local.\n`);
+    editFixture(
+      dir,
+      "cluster.local.zone",
+      (t) => `${t}\nalias.shop IN CNAME storefront.shop.svc.cluster.local.\n`,
+    );
     const h = zoneHarness({ paths: [dir], unsynced: ["kubernetes"] });
     const qh = new QueryHandler(h.store, NO_METRICS, STABLE);
     const q = buildQuery({ qname: "alias.shop.cluster.local.", qtype: Type.A });
@@ -114,12 +106,12 @@ describe("cache: stale answers after a change", () => {
     h.sync("kubernetes");
     const fresh = new QueryHandler(h.store, NO_METRICS, STABLE).handle(q, "udp")!;
     expect(readHeader(fresh).an).toBeGreaterThan(1);
-    expect(wire(qh.handle(q, "udp"))).toBe(wire(fresh));
+    expect(withoutId(qh.handle(q, "udp"))).toBe(withoutId(fresh));
   });
 
   it("an SRV answer gains the additional A record of a target that appears later", () => {
     const dir = writableCopy();
-    edit(
+    editFixture(
       dir,
       "cluster.local.zone",
       (t) => `${t}\n_http._tcp.extra.shop IN SRV 0 0 80 late.shop.svc.cluster.local.\n`,
@@ -145,7 +137,7 @@ describe("cache: stale answers after a change", () => {
     expect(h.reload()).toBe(true);
     const fresh = new QueryHandler(h.store, NO_METRICS, STABLE).handle(q, "udp")!;
     expect(readHeader(fresh).ar).toBe(2); // A of late + OPT
-    expect(wire(qh.handle(q, "udp"))).toBe(wire(fresh));
+    expect(withoutId(qh.handle(q, "udp"))).toBe(withoutId(fresh));
   });
 });
 
@@ -238,7 +230,7 @@ function compareAll(
       const want = uncached(store, policy).handle(query, transport, client);
       // The ID is echoed too.
       if (got !== null && got.readUInt16BE(0) !== query.readUInt16BE(0)) mismatches++;
-      if (wire(got) !== wire(want)) {
+      if (withoutId(got) !== withoutId(want)) {
         mismatches++;
         if (first.length < 3) first.push(`${query.toString("hex")} ${transport} ${client}`);
       }
@@ -282,7 +274,7 @@ describe("cache: every shape against a fresh handler", () => {
       const fresh = { ...policy, identity: "ns1" };
       compareAll(qh, h.store, names, clients, fresh, 1);
       // Changes: an endpoint moves, storefront goes (frontend's chain now dangles), a Service comes back.
-      edit(dir, "storefront.yaml", (t) => t.replace("10.244.1.15", "10.244.1.99"));
+      editFixture(dir, "storefront.yaml", (t) => t.replace("10.244.1.15", "10.244.1.99"));
       expect(h.reload()).toBe(true);
       compareAll(qh, h.store, names, clients, fresh, 2);
       const saved = readFileSync(path.join(dir, "storefront.yaml"), "utf8");
@@ -311,7 +303,7 @@ describe("cache: every shape against a fresh handler", () => {
     const clients = ["127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24", "fd00:20::22", "127.0.0.1"];
     compareAll(qh, h.store, names, clients, policy, 5);
     // probe-a's node moves to zone-b.
-    edit(dir, "nodes.yaml", (t) =>
+    editFixture(dir, "nodes.yaml", (t) =>
       t.replace("topology.kubernetes.io/zone: zone-a", "topology.kubernetes.io/zone: zone-b"),
     );
     expect(h.reload()).toBe(true);
@@ -436,7 +428,7 @@ describe("cache: bounds", () => {
         opt: { options: [clientSubnetOption(`10.${i >> 8}.${i & 255}.0`, 24)] },
       });
       const out = qh.handle(q, "udp")!;
-      expect(wire(out)).toBe(wire(uncached(h.store, STABLE).handle(q, "udp")));
+      expect(withoutId(out)).toBe(withoutId(uncached(h.store, STABLE).handle(q, "udp")));
     }
     expect(cache.get(STOREFRONT)!.length).toBe(16);
     // 52,000 names: the LRU holds at most 50,000.

@@ -3,7 +3,7 @@
  * watch events, one Catalog and one ZoneStore), questioned through `lookup` and answered in presentation form. No
  * sockets: the wire codec has its own tests; these tables are about what podns answers.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -196,4 +196,19 @@ export function writableCopy(src: string = CLUSTER_FIXTURES): string {
 
 export function removeWritableCopies(): void {
   for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Rewrites `file` in `dir` with `change`, which must change it. */
+export function editFixture(dir: string, file: string, change: (text: string) => string): void {
+  const p = path.join(dir, file);
+  const before = readFileSync(p, "utf8");
+  const after = change(before);
+  expect(after).not.toBe(before);
+  writeFileSync(p, after);
+}
+
+/** A response as hex with its ID zeroed, to compare the answers of two handlers. */
+export function withoutId(out: Buffer | null): string {
+  expect(out).not.toBeNull();
+  return Buffer.concat([Buffer.alloc(2), out!.subarray(2)]).toString("hex");
 }
