@@ -228,11 +228,6 @@ export class Catalog {
     return true;
   }
 
-  /** The synthesised RRsets, one array per Service. */
-  *rrsetGroups(): Iterable<readonly RrSet[]> {
-    for (const entry of this.served.values()) yield entry.sets;
-  }
-
   /** Read-only views of what podns holds, for the debug endpoint: Services with their slices, and pods by key. */
   inspect(): {
     services: Iterable<ServiceInfo>;

@@ -192,7 +192,6 @@ function decodeOpt(msg: Uint8Array, pos: number, rdata: number, rdlength: number
   return { udpSize, version, dnssecOk, clientSubnet, clientSubnetOption };
 }
 
-/** RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS (truncated to the prefix). */
 /**
  * RFC 7871 section 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS cut to the prefix. Returns the
  * address, or null when the option is malformed (an unknown family, a prefix longer than the address, a SCOPE in a

@@ -1,8 +1,8 @@
 /**
- * The per-query path: decode, look up, encode. Encoded responses are cached, keyed by what changes their bytes
- * (qname, qtype, qclass, size limit, EDNS and DO, the querier's topology zone) and checked against the generations
- * of the names they came from; a hit costs one copy and a few patched bytes. A/AAAA answers are cached as fixed-size record blocks and put in weighted random order per
- * query by copying blocks, never by encoding again.
+ * The per-query path: decode, look up, encode. Encoded responses are cached by qname, told apart by what changes
+ * their bytes (qtype, qclass, size limit, EDNS and DO, the querier's topology zone, the client subnet), and checked
+ * against what they were built from; a hit costs one copy and a few patched bytes. A/AAAA answers are cached as
+ * fixed-size record blocks and put in weighted random order per query by copying blocks, never by encoding again.
  * dns2's codec is deliberately not used here: measured on this hardware it parses about 28k queries/s and encodes
  * about 500 ten-record responses/s, far below the socket's rate (FACTS.md, BENCHMARKS.md).
  */
@@ -47,11 +47,18 @@ const CACHE_ENTRIES = 50_000;
  */
 const VARIANTS_PER_NAME = 16;
 const CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * Bytes of heap a cached response holds besides its own bytes (the Buffer, the entry, its dependency arrays, its
+ * place in the list), and a copied client-subnet option (an ArrayBuffer of its own); measured with
+ * test/integration/cache-attack.test.ts.
+ */
+const ENTRY_OVERHEAD = 1024;
+const ECS_OVERHEAD = 192;
 /** Wire size of an A and an AAAA record whose owner is a pointer to the question (RFC 1035 section 4.1.3). */
 const BLOCK_SIZE: Record<number, number> = { [QType.A]: 16, [QType.AAAA]: 28 };
 
 interface Cached {
-  /** What the bytes were built for, besides the qname (see `matches`). */
+  /** What the bytes were built for, besides the qname (see `find`). */
   readonly qtype: number;
   readonly qclass: number;
   /** The UDP size limit times four plus EDNS (0 none, 1 present, 2 with DO): small integers compare fastest. */
@@ -61,16 +68,15 @@ interface Cached {
   readonly bytes: Buffer;
   /**
    * With `--max-answers` over UDP: `bytes` hold the whole RRset, untruncated, to sample from; a sample larger than
-   * `limit` bytes gets this truncated response instead.
+   * the size limit gets this truncated response instead.
    */
   readonly truncated?: Buffer;
-  readonly limit: number;
   /** The zone index the answer came from: the store starts a new one when the set of zones changes. */
   readonly index: ZoneIndex;
   /** The names the answer was built from, with their generations then: a change to any invalidates it. */
   readonly deps: readonly NameNode[];
   readonly gens: readonly number[];
-  /** Answers a generation cannot vouch for (before the first sync, REFUSED, FORMERR): valid for one version only. */
+  /** Answers a generation cannot vouch for (built before the first sync, REFUSED): valid for one version only. */
   readonly version: number | undefined;
   /** Names of served zones that were absent (an NXDOMAIN qname, a record's target): valid while they stay absent. */
   readonly absent: readonly Fqdn[];
@@ -92,13 +98,11 @@ export class QueryHandler {
   private readonly writer = new MessageWriter();
   /**
    * Keyed by the lowercased qname that decoding builds anyway, so a hit builds no key string; the few responses
-   * per name are told apart by `matches`.
+   * per name are told apart by `find`.
    */
   private readonly cache = new LRUCache<Fqdn, Cached[]>({
     max: CACHE_ENTRIES,
     maxSize: CACHE_BYTES,
-    // Bytes of heap an entry holds besides its response bytes, measured (test/integration/cache-attack.test.ts): the
-    // Buffer, the entry, its dependency arrays, the list; a copied client-subnet option is an ArrayBuffer of its own.
     sizeCalculation: (entries, qname) => qname.length + entries.reduce((sum, e) => sum + entrySize(e), 0),
   });
   private readonly order: number[] = [];
@@ -166,51 +170,61 @@ export class QueryHandler {
         query.qclass === QClass.CH
           ? answerChaos(query.qname, query.qtype, this.policy.identity, VERSION)
           : lookup(snap, query.qname, query.qtype, query.qclass, zone);
-      let bytes = encodeResponse(this.writer, msg, query, outcome, limit);
-      const first = bytes;
-      const serialAt = this.writer.soaSerialAt;
-      let truncated: Buffer | undefined;
-      // A sample of `--max-answers` records may fit where the whole RRset did not: keep the whole set to sample.
-      if ((bytes[2]! & 0x02) !== 0 && this.policy.maxAnswers > 0 && limit < MAX_TCP_MESSAGE) {
-        truncated = bytes;
-        bytes = encodeResponse(this.writer, msg, query, outcome, MAX_TCP_MESSAGE);
-      }
-      const blocks = this.blocksOf(outcome, bytes, query);
-      if (blocks === undefined && truncated !== undefined) {
-        bytes = truncated;
-        truncated = undefined;
-      }
-      const ecsOption = query.edns?.clientSubnetOption;
-      const fresh: Cached = {
-        qtype: query.qtype,
-        qclass: query.qclass,
-        limitEdns,
-        zone,
-        // A copy: the option is a view of the received message, which the cache must not keep alive.
-        ecs: ecsOption === undefined ? undefined : new Uint8Array(ecsOption),
-        bytes,
-        truncated,
-        limit,
-        index: snap.index,
-        blocks,
-        ...dependencies(snap, query, outcome, bytes === first ? serialAt : -1),
-      };
+      const fresh = this.encode(msg, query, outcome, snap, limitEdns, zone);
       // SERVFAIL before sync is not cached: the next snapshot will answer it.
       if (outcome.rcode !== Rcode.SERVFAIL) this.remember(query.qname, variants, cached, fresh);
       cached = fresh;
     }
     const entry = cached!;
     const out = entry.blocks === undefined ? patch(entry.bytes, msg, query) : this.arrange(entry, msg, query);
-    if (entry.soa !== undefined) {
-      const serial = snap.zones.get(entry.soa.apex)!.soa.serial;
-      const at = entry.soa.serialAt;
-      out[at] = serial >>> 24;
-      out[at + 1] = (serial >>> 16) & 0xff;
-      out[at + 2] = (serial >>> 8) & 0xff;
-      out[at + 3] = serial & 0xff;
+    // A negative answer from the cache was built in an earlier publish: it gets the serial of this one.
+    if (hit && entry.soa !== undefined) {
+      out.writeUInt32BE(snap.zones.get(entry.soa.apex)!.soa.serial, entry.soa.serialAt);
     }
     this.observer.observe(query.qtype, out[3]! & 0xf, transport, out.length, hit);
     return out;
+  }
+
+  /** Encodes an outcome for this query and records what the encoding depends on. */
+  private encode(
+    msg: Buffer,
+    query: Query,
+    outcome: Outcome,
+    snap: Snapshot,
+    limitEdns: number,
+    zone: string | undefined,
+  ): Cached {
+    const limit = limitEdns >> 2;
+    let bytes = encodeResponse(this.writer, msg, query, outcome, limit);
+    // Where the SOA serial is, for a negative answer; a sample's whole RRset (below) is positive and has none.
+    const serialAt = this.writer.soaSerialAt;
+    let truncated: Buffer | undefined;
+    let blocks: Cached["blocks"];
+    if ((bytes[2]! & 0x02) !== 0 && this.policy.maxAnswers > 0 && limit < MAX_TCP_MESSAGE) {
+      // A sample of `--max-answers` records may fit where the whole RRset did not: keep the whole set to sample.
+      const whole = encodeResponse(this.writer, msg, query, outcome, MAX_TCP_MESSAGE);
+      blocks = this.blocksOf(outcome, whole, query);
+      if (blocks !== undefined) {
+        truncated = bytes;
+        bytes = whole;
+      }
+    } else {
+      blocks = this.blocksOf(outcome, bytes, query);
+    }
+    const ecsOption = query.edns?.clientSubnetOption;
+    return {
+      qtype: query.qtype,
+      qclass: query.qclass,
+      limitEdns,
+      zone,
+      // A copy: the option is a view of the received message, which the cache must not keep alive.
+      ecs: ecsOption === undefined ? undefined : new Uint8Array(ecsOption),
+      bytes,
+      truncated,
+      index: snap.index,
+      blocks,
+      ...dependencies(snap, query, outcome, serialAt),
+    };
   }
 
   /** Stores `fresh` in place of `stale` (its outdated version, if any), keeping at most VARIANTS_PER_NAME. */
@@ -257,7 +271,8 @@ export class QueryHandler {
       ? weightedOrder(weights, this.random, this.order, this.keys, preferred)
       : identity(this.order, n);
     const length = bytes.length - (n - k) * size;
-    if (cached.truncated !== undefined && length > cached.limit) return patch(cached.truncated, msg, q);
+    if (cached.truncated !== undefined && length > cached.limitEdns >> 2)
+      return patch(cached.truncated, msg, q);
     const out = Buffer.allocUnsafe(length);
     copyBytes(bytes, 0, out, 0, start);
     for (let i = 0; i < k; i++) copyBytes(bytes, start + order[i]! * size, out, start + i * size, size);
@@ -352,8 +367,6 @@ function entrySize(e: Cached): number {
     e.absent.length * 64
   );
 }
-const ENTRY_OVERHEAD = 1024;
-const ECS_OVERHEAD = 192;
 
 function identity(order: number[], n: number): number[] {
   order.length = n;

@@ -78,8 +78,6 @@ export class ZoneIndex {
   private readonly bySource = new Map<string, readonly RrSet[]>();
   /** RRsets with topology-zone variants now served; only while there are any is a querier's zone looked up. */
   zonedSets = 0;
-  /** Records dropped because they lie outside every served zone. */
-  dropped = 0;
 
   constructor(apexes: Iterable<Fqdn>) {
     this.apexes = new Set(apexes);
@@ -107,7 +105,8 @@ export class ZoneIndex {
    */
   setSource(source: string, sets: readonly RrSet[]): number {
     const before = this.bySource.get(source) ?? [];
-    const after = sets.filter((set) => this.inZone(set.name));
+    // RRsets outside every served zone are not served.
+    const after = sets.filter((set) => this.apexOf(set.name) !== undefined);
     if (after.length === 0) this.bySource.delete(source);
     else this.bySource.set(source, after);
     const touched = new Set<Fqdn>();
@@ -122,12 +121,6 @@ export class ZoneIndex {
     let changed = 0;
     for (const name of touched) if (this.replace(name, source, byName.get(name) ?? [])) changed++;
     return changed;
-  }
-
-  private inZone(name: Fqdn): boolean {
-    if (this.apexOf(name) !== undefined) return true;
-    this.dropped++;
-    return false;
   }
 
   /** Sets what `source` gives `name`; true when the served RRsets changed. */

@@ -44,7 +44,7 @@ function serviceOf(obj: any): string {
 /** The SRV weights of a Service's `http` port, by pod: the old pod, always at full weight, and the new one. */
 function weights(catalog: Catalog, service: string): { old: number; new: number } {
   const owner = `_http._tcp.${service}.rollout.svc.cluster.local.`;
-  for (const group of catalog.rrsetGroups()) {
+  for (const [, group] of catalog.entries()) {
     const set = group.find((rr) => rr.type === QType.SRV && rr.name === owner);
     if (set === undefined) continue;
     const byHost = (records: readonly SrvRecord[], suffix: string) =>
@@ -104,7 +104,9 @@ describe("slow start from the Pod's Ready condition", () => {
     const { catalog } = catalogOf({ only: "api" });
     catalog.takeChanges(s(30));
     const owner = "api.rollout.svc.cluster.local.";
-    const set = [...catalog.rrsetGroups()].flat().find((rr) => rr.type === QType.A && rr.name === owner)!;
+    const set = [...catalog.entries()]
+      .flatMap(([, sets]) => sets)
+      .find((rr) => rr.type === QType.A && rr.name === owner)!;
     const weightOf = (address: string) =>
       set.weights![set.records.findIndex((rr) => (rr as { address: string }).address === address)];
     expect(weightOf("10.244.10.1")).toBe(100);

@@ -81,10 +81,9 @@ describe("ZoneIndex", () => {
     expect(other.gen).toBe(gen);
   });
 
-  it("drops records outside every zone and counts them", () => {
+  it("drops records outside every zone", () => {
     const index = new ZoneIndex([n("cluster.local")]);
     index.setSource("svc:x", [a("web.example.org", "10.0.0.1")]);
-    expect(index.dropped).toBe(1);
     expect(names(index)).toEqual(["cluster.local."]);
   });
 });
