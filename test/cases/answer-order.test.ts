@@ -1,24 +1,15 @@
-/**
- * Weighted order of A/AAAA answers (test/fixtures/weights/order.yaml), measured through the in-process QueryHandler
- * with a seeded random source: over 10,000 queries the first address follows the `podns.io/weight` annotations
- * (chi-square at 1% significance), a `maxAnswers` sample favours heavier pods, `shuffle: false` keeps one stable
- * order, same-zone addresses stay first, and every reordered response is still a valid DNS message.
- */
-import { fileURLToPath } from "node:url";
 import { Packet } from "dns2";
 import { beforeAll, describe, expect, it } from "vitest";
 import { seededRandom } from "../../src/dns/shuffle.js";
 import { type AnswerPolicy, QueryHandler } from "../../src/server/handler.js";
 import { buildQuery, clientSubnetOption, readHeader } from "../support/raw-dns.js";
-import { zoneHarness } from "../support/zone-harness.js";
+import { NO_METRICS, WEIGHT_FIXTURES, zoneHarness } from "../support/zone-harness.js";
 
-const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
 const h = zoneHarness({ paths: [WEIGHT_FIXTURES] });
 const Type = { A: 1, AAAA: 28 } as const;
 const QUERIES = 10_000;
 const SEED = 20_250_618;
 
-const NO_METRICS = { observe() {}, dropped() {} };
 function handler(policy: Partial<AnswerPolicy> = {}): QueryHandler {
   return new QueryHandler(h.store, NO_METRICS, {
     shuffle: true,

@@ -1,14 +1,7 @@
-/**
- * Draining endpoints (EndpointSlice conditions `serving: true, terminating: true`; test/fixtures/weights/
- * draining.yaml): left out while any endpoint is ready, published when none is, as kube-proxy falls back to them,
- * so that a rolling update of a one-replica Service never answers NXDOMAIN.
- */
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { toService, toSlice } from "../../src/k8s/convert.js";
-import { expectReply, type QueryCase, zoneHarness } from "../support/zone-harness.js";
+import { expectReply, type QueryCase, WEIGHT_FIXTURES, zoneHarness } from "../support/zone-harness.js";
 
-const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
 const h = zoneHarness({ paths: [WEIGHT_FIXTURES] });
 
 const a = (service: string, address: string) => `${service}.rollout.svc.cluster.local. 5 IN A ${address}`;

@@ -1,15 +1,8 @@
-/**
- * What podns answers for the traffic-split fixtures (test/fixtures/weights/split.yaml): SRV weights that give each
- * group of pods its percent, groups at 0 and unlisted pods left out of the Service's answers, and annotations that
- * do not parse ignored with one warning.
- */
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { QType } from "../../src/dns/constants.js";
 import { fqdn } from "../../src/dns/name.js";
-import { expectReply, type QueryCase, zoneHarness } from "../support/zone-harness.js";
+import { expectReply, type QueryCase, WEIGHT_FIXTURES, zoneHarness } from "../support/zone-harness.js";
 
-const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
 const h = zoneHarness({ paths: [WEIGHT_FIXTURES] });
 
 const srv = (service: string, weight: number, host: string) =>

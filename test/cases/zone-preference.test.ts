@@ -1,21 +1,17 @@
-/**
- * Topology-zone preference (test/fixtures/weights: zonal.yaml, hinted.yaml, plain.yaml, nodes.yaml, clients.yaml):
- * for a Service with `spec.trafficDistribution: PreferClose` or `service.kubernetes.io/topology-mode: Auto`, or any
- * Service under `--prefer-same-zone`, a querier in zone Z gets SRV priority 0 for the endpoints serving Z and 1 for
- * the rest, and A/AAAA answers with Z's endpoints first. Endpoints serve their `hints.forZones` when the
- * EndpointSlice has hints, else their own `zone`. A querier whose zone has no ready endpoint, or whose zone is
- * unknown, gets one priority. The querier's zone itself comes from its address: a pod IP to its node's zone label.
- */
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { QClass, QType } from "../../src/dns/constants.js";
 import { fqdn } from "../../src/dns/name.js";
 import { formatRr } from "../../src/dns/presentation.js";
 import { toNode, toPod } from "../../src/k8s/convert.js";
 import { lookup } from "../../src/zone/lookup.js";
-import { expectReply, type QueryCase, type ZoneHarness, zoneHarness } from "../support/zone-harness.js";
+import {
+  expectReply,
+  type QueryCase,
+  WEIGHT_FIXTURES,
+  type ZoneHarness,
+  zoneHarness,
+} from "../support/zone-harness.js";
 
-const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
 const h = zoneHarness({ paths: [WEIGHT_FIXTURES] });
 
 const srv = (service: string, priority: number, host: string) =>

@@ -6,7 +6,6 @@ import { execFile } from "node:child_process";
  * seeded random source, measured over 10,000 queries.
  */
 import dgram from "node:dgram";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Packet } from "dns2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,8 +13,8 @@ import { seededRandom } from "../../src/dns/shuffle.js";
 import { dig } from "../support/dig.js";
 import { type StartOptions, startPodns, type TestServer } from "../support/podns.js";
 import { buildQuery, clientSubnetOption, type OptSpec, udpExchange } from "../support/raw-dns.js";
+import { WEIGHT_FIXTURES } from "../support/zone-harness.js";
 
-const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
 const Type = { A: 1, SRV: 33 } as const;
 const SEED = 20_250_618;
 

@@ -23,6 +23,10 @@ import { ZoneStore } from "../../src/zone/store.js";
 export const CLUSTER_FIXTURES = fileURLToPath(new URL("../fixtures/cluster/", import.meta.url));
 /** Reverse zone files `10.in-addr.arpa.` and `d.f.ip6.arpa.`: with them podns serves PTR records. */
 export const REVERSE_ZONES = fileURLToPath(new URL("../fixtures/cluster/reverse/", import.meta.url));
+/** Services with weights, traffic splits, slow start, draining and topology zones (test/fixtures/weights). */
+export const WEIGHT_FIXTURES = fileURLToPath(new URL("../fixtures/weights/", import.meta.url));
+/** A QueryHandler observer that records nothing, for in-process handlers. */
+export const NO_METRICS = { observe() {}, dropped() {} };
 
 /**
  * The harness's clock, 2025-06-18T12:00:00Z. The store derives SOA serials from the time (RFC 1982 seconds since the
