@@ -13,6 +13,7 @@ import { Packet } from "dns2";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { serveOptions, toServeConfig } from "../../src/config/serve-config.js";
+import { DEFAULT_BACKOFF } from "../../src/k8s/informer.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { type StartOptions, startPodns, type TestServer } from "../support/podns.js";
 import { buildQuery, udpExchange } from "../support/raw-dns.js";
@@ -205,6 +206,27 @@ describe("podns facing Kubernetes API faults", () => {
     // The next attempt comes within the 2 s ceiling, and it sees the deletion made during the outage.
     await until(() => cart(s), ["10.1.0.9"], 4000);
   }, 25_000);
+
+  it("makes a handful of requests per collection during a 30 s outage with the shipped backoff (0.5 s to 30 s)", async () => {
+    const s = await start({ backoff: DEFAULT_BACKOFF });
+    await until(() => cart(s), ["10.1.0.1", "10.1.0.2"]);
+    const before = api.requests.length;
+    api.failNext(1_000_000, 503);
+    api.dropWatches();
+    await sleep(30_000);
+    const during = api.requests.slice(before);
+    const perPath = new Map<string, number>();
+    for (const r of during) perPath.set(r.path, (perPath.get(r.path) ?? 0) + 1);
+    // Full jitter under a ceiling doubling from 0.5 s: the expected delays add up to 16.5 s after six attempts and
+    // to 31.6 s after seven. A client without backoff would make thousands.
+    expect(perPath.size).toBe(4);
+    for (const [p, n] of perPath) {
+      expect(n, p).toBeGreaterThanOrEqual(3);
+      expect(n, p).toBeLessThanOrEqual(20);
+    }
+    // Still serving the last data meanwhile.
+    expect(await cart(s)).toEqual(["10.1.0.1", "10.1.0.2"]);
+  }, 45_000);
 
   it("recovers from watches dropped mid-stream again and again, ending with the API's state", async () => {
     api.apply(service("gone"));
