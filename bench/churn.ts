@@ -231,7 +231,6 @@ async function main(): Promise<void> {
     })();
 
     const result = await load;
-    loadDone = true;
     await Promise.all([scheduler, prober]);
     rss.push(memory(podns.child.pid).rss);
     const heapAfter = await readHeap(podns.child.pid, heapFile);

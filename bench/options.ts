@@ -97,7 +97,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   };
 }
 
-function positive(flag: string, text: string | undefined, fallback: number): number {
+/** A positive integer option, or `fallback` when not given. @throws Error naming the flag otherwise. */
+export function positive(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${text}" is not a positive integer`);

@@ -5,7 +5,7 @@
  * generation's size), so a change to the handler can be measured without the noise of the socket and the client.
  * Usage: npm run bench:query-path -- [--services N] [--endpoints M] [--queries Q] [--rounds R]
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -13,7 +13,10 @@ import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import { pino } from "pino";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
-import { makeQueries, writeQueryFile } from "./query-mix.js";
+import { buildQuery } from "../test/support/raw-dns.js";
+import { QTYPE } from "./dns-probe.js";
+import { positive } from "./options.js";
+import { makeQueries } from "./query-mix.js";
 import { SyntheticCluster } from "./synthetic-cluster.js";
 
 // podns as built by `npm run build` (dist/), the code `podns serve` runs; dist-bench holds the bench only.
@@ -59,8 +62,6 @@ const dir = mkdtempSync(path.join(tmpdir(), "podns-query-path-"));
 const cluster = new SyntheticCluster(fake, size);
 cluster.populate();
 const kubeconfig = await fake.writeKubeconfig(dir);
-const queryFile = path.join(dir, "queries.txt");
-writeQueryFile(queryFile, makeQueries(cluster));
 
 const config = toServeConfig({
   kubeconfig,
@@ -73,13 +74,10 @@ const podns = new Podns(config, pino({ level: "silent" }));
 await podns.startSources();
 await podns.synced();
 
-const messages = readFileSync(queryFile, "utf8")
-  .split("\n")
-  .filter((l) => l.length > 0)
-  .map((line, i) => {
-    const [name, type] = line.split(" ");
-    return wireQuery(i & 0xffff, name!, type === "SRV" ? 33 : 1);
-  });
+// The mix as dnsperf -e sends it: RD, one question, an OPT record with a 4,096-byte payload.
+const messages = makeQueries(cluster).map((q, i) =>
+  buildQuery({ id: i & 0xffff, qname: q.name, qtype: QTYPE[q.type], opt: { udpSize: 4096 } }),
+);
 
 let minor = 0;
 new PerformanceObserver((list) => {
@@ -126,20 +124,10 @@ rmSync(dir, { recursive: true, force: true });
 
 /** A positive integer option; exits with the usage otherwise. */
 function count(name: string): number {
-  const v = Number(values[name]);
-  if (Number.isInteger(v) && v > 0) return v;
-  console.error(`query-path: --${name}: "${values[name]}" is not a positive integer\n${USAGE}`);
-  process.exit(2);
-}
-
-/** A query as dnsperf -e writes it: RD, one question, an OPT record with a 4,096-byte payload. */
-function wireQuery(id: number, name: string, qtype: number): Buffer {
-  const labels = name.replace(/\.$/, "").split(".");
-  const qname = Buffer.concat([
-    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
-    Buffer.from([0]),
-  ]);
-  const header = Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
-  const tail = Buffer.from([qtype >> 8, qtype & 0xff, 0, 1, 0, 0, 41, 16, 0, 0, 0, 0, 0, 0, 0]);
-  return Buffer.concat([header, qname, tail]);
+  try {
+    return positive(`--${name}`, values[name] as string, 0);
+  } catch (err) {
+    console.error(`query-path: ${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
 }

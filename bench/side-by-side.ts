@@ -23,7 +23,6 @@ export interface SideBySide {
   readonly mix: Record<Category, number>;
   readonly queryLines: number;
   readonly zoneFiles: readonly string[];
-  readonly podnsStartSeconds: number;
   readonly agreement: Agreement;
   /** podns, NSD, bare Node.js, in that order. */
   readonly capacity: readonly Capacity[];
@@ -87,7 +86,6 @@ export async function sideBySide(ctx: RunContext, dir: string, opts: BenchOption
       mix: shares(queries),
       queryLines: queries.length,
       zoneFiles,
-      podnsStartSeconds: podns.startSeconds,
       agreement,
       capacity,
       latencyRate,

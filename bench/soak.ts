@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { PODNS_BIN, ROOT } from "./environment.js";
 import { type HeapUsage, readHeap } from "./heap.js";
+import { positive } from "./options.js";
 import { type Child, start } from "./processes.js";
 import { memory } from "./procfs.js";
 import { freePort } from "./servers.js";
@@ -71,7 +72,7 @@ const BATCH = 200;
 const CACHE_FILL = 100_000;
 
 /** xorshift32: the same packets for the same seed. */
-export class Rng {
+class Rng {
   constructor(private state: number) {
     this.state = state >>> 0 || 1;
   }
@@ -194,7 +195,7 @@ function mutated(rng: Rng): Buffer {
 }
 
 /** A hostile packet: 30% random bytes, 40% mutated queries, 20% malformed classes, 10% valid queries. */
-export function hostilePacket(rng: Rng): Buffer {
+function hostilePacket(rng: Rng): Buffer {
   const roll = rng.below(10);
   if (roll < 3) return rng.bytes(rng.below(4) ? rng.below(64) : rng.below(600));
   if (roll < 7) return mutated(rng);
@@ -418,10 +419,8 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const count = Number(values.count);
+  const count = positive("--count", values.count, 1_000_000);
   const seed = Number(values.seed);
-  if (!Number.isInteger(count) || count < 1)
-    throw new Error(`--count: "${values.count}" is not a positive integer`);
   const result = await runSoak({
     count,
     seed,
