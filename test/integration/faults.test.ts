@@ -6,16 +6,15 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { Packet } from "dns2";
-import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { serveOptions, toServeConfig } from "../../src/config/serve-config.js";
 import { DEFAULT_BACKOFF } from "../../src/k8s/informer.js";
+import { untilEqual as until } from "../support/daemon.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
-import { type StartOptions, startPodns, type TestServer } from "../support/podns.js";
+import { capturedLog, type StartOptions, startPodns, type TestServer } from "../support/podns.js";
 import { buildQuery, udpExchange } from "../support/raw-dns.js";
 
 const NS = "shop";
@@ -64,32 +63,8 @@ async function lookupA(port: number, qname: string): Promise<string[] | string> 
     .sort();
 }
 
-/** Polls until `probe` returns a value equal to `expected`; bounded by `ms`. Returns the milliseconds it took. */
-async function until<T>(probe: () => Promise<T>, expected: T, ms = 3000): Promise<number> {
-  const started = Date.now();
-  let last: T | undefined;
-  while (Date.now() - started < ms) {
-    last = await probe();
-    if (JSON.stringify(last) === JSON.stringify(expected)) return Date.now() - started;
-    await sleep(20);
-  }
-  throw new Error(`still ${JSON.stringify(last)} after ${ms} ms, wanted ${JSON.stringify(expected)}`);
-}
-
 async function readyz(s: TestServer): Promise<number> {
   return (await fetch(`http://127.0.0.1:${s.httpPort}/readyz`)).status;
-}
-
-/** A pino logger whose lines are kept, parsed, for assertions. */
-function capturedLog() {
-  const lines: { level: number; msg: string; [field: string]: unknown }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { log: pino({ level: "info" }, stream), lines };
 }
 
 describe("podns facing Kubernetes API faults", () => {

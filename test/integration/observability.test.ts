@@ -7,41 +7,17 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { EndpointExplanation, ServiceExplanation } from "../../src/discovery/explain.js";
 import { dig } from "../support/dig.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
-import { freePort, startPodns, type TestServer } from "../support/podns.js";
+import { capturedLog, freePort, scrape, startPodns, type TestServer, total } from "../support/podns.js";
 import { buildQuery, readHeader, udpExchange } from "../support/raw-dns.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "bin/podns.js");
 const DEMO = path.join(ROOT, "zones");
-
-/** Every sample of a Prometheus text exposition, by series (`name{labels}` as printed). */
-async function scrape(server: TestServer): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
-  const series = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    series.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return series;
-}
-
-/** The sum of every series of `name` whose labels include all of `labels`. */
-function total(series: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const [key, value] of series) {
-    const brace = key.indexOf("{");
-    if ((brace < 0 ? key : key.slice(0, brace)) !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) sum += value;
-  }
-  return sum;
-}
 
 async function debugServices(server: TestServer, query = ""): Promise<ServiceExplanation[]> {
   const res = await fetch(`http://127.0.0.1:${server.httpPort}/debug/services${query}`);
@@ -71,11 +47,6 @@ async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, ms =
       throw new Error(`condition not met after ${ms} ms: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
-}
-
-/** A pino logger whose lines land in `lines`, parsed. */
-function capturingLogger(lines: Record<string, unknown>[]) {
-  return pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
 }
 
 describe("/metrics while serving the demo cluster", () => {
@@ -181,11 +152,12 @@ describe("/metrics and logs following a live watch", () => {
     };
     api.apply(cart);
     api.apply(pod("cart-a"));
-    lines = [];
+    const captured = capturedLog();
+    lines = captured.lines;
     server = await startPodns({
       kube: { kind: "kubeconfig", file: kubeconfig },
       backoff: { initial: 0.05, max: 0.2 },
-      log: capturingLogger(lines),
+      log: captured.log,
     });
     await server.podns.synced();
   });
@@ -407,8 +379,8 @@ describe("/debug/services explaining endpoints left out", () => {
 
 describe("sampled query logging", () => {
   async function queryLines(sample: number): Promise<Record<string, unknown>[]> {
-    const lines: Record<string, unknown>[] = [];
-    const server = await startPodns({ sources: [DEMO], queryLogSample: sample, log: capturingLogger(lines) });
+    const { log, lines } = capturedLog();
+    const server = await startPodns({ sources: [DEMO], queryLogSample: sample, log });
     try {
       await dig(server.port, "A", "web.demo.svc.cluster.local");
       await dig(server.port, "+tcp", "SRV", "_http._tcp.web.demo.svc.cluster.local");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QType, Rcode } from "../../src/dns/constants.js";
 import { networkOf, RateLimiter } from "../../src/server/rate-limit.js";
-import { startPodns, type TestServer } from "../support/podns.js";
+import { scrape, startPodns, type TestServer, total } from "../support/podns.js";
 import { buildQuery, readHeader, tcpExchange, udpExchange } from "../support/raw-dns.js";
 
 const QNAME = "_http._tcp.web.demo.svc.cluster.local";
@@ -91,8 +91,5 @@ describe("RateLimiter", () => {
 
 /** podns_dns_rate_limited_total as /metrics reports it. */
 async function rateLimited(server: TestServer): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith("podns_dns_rate_limited_total "));
-  if (line === undefined) throw new Error("podns_dns_rate_limited_total missing from /metrics");
-  return Number(line.split(" ")[1]);
+  return total(await scrape(server), "podns_dns_rate_limited_total");
 }

@@ -4,6 +4,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { untilEqual as until } from "../support/daemon.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { freePort, startPodns, type TestServer } from "../support/podns.js";
 
@@ -72,18 +73,6 @@ async function addresses(port: number, qname: string): Promise<string[] | string
   } catch (err) {
     return (err as { code: string }).code;
   }
-}
-
-/** Polls until `probe` returns a value equal to `expected`; bounded by `ms`. Returns the milliseconds it took. */
-async function until<T>(probe: () => Promise<T>, expected: T, ms = 3000): Promise<number> {
-  const started = Date.now();
-  let last: T | undefined;
-  while (Date.now() - started < ms) {
-    last = await probe();
-    if (JSON.stringify(last) === JSON.stringify(expected)) return Date.now() - started;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`still ${JSON.stringify(last)} after ${ms} ms, wanted ${JSON.stringify(expected)}`);
 }
 
 describe("podns following a live Kubernetes watch", () => {

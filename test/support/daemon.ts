@@ -104,3 +104,18 @@ export async function poll<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Polls every 20 ms until `probe` returns a value equal (as JSON) to `expected`; returns the milliseconds it took.
+ * @throws Error with the last value after `ms`.
+ */
+export async function untilEqual<T>(probe: () => Promise<T>, expected: T, ms = 3000): Promise<number> {
+  const started = Date.now();
+  let last: T | undefined;
+  while (Date.now() - started < ms) {
+    last = await probe();
+    if (JSON.stringify(last) === JSON.stringify(expected)) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`still ${JSON.stringify(last)} after ${ms} ms, wanted ${JSON.stringify(expected)}`);
+}

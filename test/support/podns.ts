@@ -3,6 +3,7 @@
  * logs silenced unless PODNS_TEST_LOG is set.
  */
 import net from "node:net";
+import { Writable } from "node:stream";
 import { type Logger, pino } from "pino";
 import { type ServeConfig, toServeConfig } from "../../src/config/serve-config.js";
 import type { Random } from "../../src/dns/shuffle.js";
@@ -70,4 +71,43 @@ export async function startPodns(options: StartOptions = {}): Promise<TestServer
     }
     return { podns, host: "127.0.0.1", port, httpPort, stop: () => podns.stop() };
   }
+}
+
+/** Every sample of podns's `/metrics` (Prometheus text), by series (`name{labels}` as printed). */
+export async function scrape(server: TestServer): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+  const series = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    series.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return series;
+}
+
+/** The sum of every series of `name` whose labels include all of `labels`. */
+export function total(
+  series: Map<string, number>,
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  let sum = 0;
+  for (const [key, value] of series) {
+    const brace = key.indexOf("{");
+    if ((brace < 0 ? key : key.slice(0, brace)) !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) sum += value;
+  }
+  return sum;
+}
+
+/** A pino logger at info level whose lines are kept, parsed, for assertions. */
+export function capturedLog() {
+  const lines: { level: number; msg: string; [field: string]: unknown }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: pino({ level: "info" }, stream), lines };
 }
